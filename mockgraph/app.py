@@ -1,0 +1,251 @@
+"""The Flask application factory and the hooks every request passes through."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .config import Config
+from .errors import GraphError
+from .fakedata import Fabricator
+from .http import json_response
+from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
+from .jsonl import JsonLinesWriter
+from .validation import SchemaSet
+from .store import MemoryStore, SkillStore
+
+logger = logging.getLogger(__name__)
+
+ADMIN_PREFIX = "/_mockgraph"
+_SLASHES = re.compile(r"/{2,}")
+
+
+@dataclass
+class MockGraphState:
+    """Everything one mock server keeps between requests."""
+
+    config: Config
+    schemas: SchemaSet
+    store: SkillStore
+    journal: Journal
+    fabricator: Fabricator
+
+    def reset(self) -> None:
+        """Forget every skill, counter and recorded interaction."""
+        self.store.clear()
+        self.journal.clear()
+
+
+def get_state(app: Flask) -> MockGraphState:
+    return app.extensions["mockgraph"]  # type: ignore[no-any-return]
+
+
+class _NormalizePath:
+    """WSGI middleware: collapse repeated slashes and drop a trailing slash.
+
+    The Graph SDK with its default base URL sends ``/beta//users/...``; Werkzeug would
+    answer that with a redirect, which can lose the Authorization header. Rewriting the
+    path before routing means nothing ever redirects.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        raw = environ.get("PATH_INFO", "") or "/"
+        path = _SLASHES.sub("/", raw)
+        if len(path) > 1:
+            path = path.rstrip("/") or "/"
+
+        environ["mockgraph.raw_path"] = raw
+        environ["PATH_INFO"] = path
+        return self.wsgi_app(environ, start_response)
+
+
+def create_app(config: Config | None = None, store: SkillStore | None = None) -> Flask:
+    """Build the mock's Flask application.
+
+    :param config: settings; the defaults serve a stateless, unseeded mock.
+    :param store: where skills are kept; an in-memory store by default.
+    """
+    config = config or Config()
+    app = Flask("mockgraph")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+
+    journal = Journal(config.journal_limit)
+    if config.journal_file:
+        journal.sinks.append(JsonLinesWriter(config.journal_file))
+
+    state = MockGraphState(
+        config=config,
+        schemas=SchemaSet.load(config.schema_dir),
+        store=store or MemoryStore(),
+        journal=journal,
+        fabricator=Fabricator(config.seed),
+    )
+    app.extensions["mockgraph"] = state
+    app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
+
+    from . import admin, routes
+
+    routes.register(app)
+    app.register_blueprint(admin.blueprint, url_prefix=ADMIN_PREFIX)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.register_error_handler(GraphError, _graph_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    g.request_id = str(uuid.uuid4())
+    g.client_request_id = request.headers.get("client-request-id") or g.request_id
+    g.operation = "unknownRoute"
+    g.errors = []
+    g.warnings = []
+
+
+def _finish_request(response: Response) -> Response:
+    if "request_id" not in g:  # a failure before the first hook ran
+        _start_request()
+
+    response.headers["request-id"] = g.request_id
+    response.headers["client-request-id"] = g.client_request_id
+    response.headers["OData-Version"] = "4.0"
+    response.headers.setdefault("Cache-Control", "no-cache")
+    if g.get("close_connection"):
+        response.headers["Connection"] = "close"
+
+    if request.path.startswith(ADMIN_PREFIX + "/") or request.path == ADMIN_PREFIX:
+        return response
+
+    try:
+        _record(response)
+    except Exception:
+        logger.exception("failed to record interaction of request-id %s", g.request_id)
+
+    return response
+
+
+def _record(response: Response) -> None:
+    state = get_state(_current_app())
+    raw_body: bytes | None = g.get("raw_body")
+    text: str | None = None
+    encoded: str | None = None
+    if raw_body is not None:
+        try:
+            text = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            encoded = base64.b64encode(raw_body).decode("ascii")
+
+    headers = {
+        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
+        for name, value in request.headers.items()
+    }
+    payload = g.get("response_payload")
+    if payload is None and response.direct_passthrough is False and response.status_code != 204:
+        payload = response.get_data(as_text=True)
+
+    duration_ms = (time.perf_counter() - g.started) * 1000
+    record = Interaction(
+        seq=0,
+        time=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        method=request.method,
+        path=request.path,
+        raw_path=request.environ.get("mockgraph.raw_path"),
+        query=request.query_string.decode("latin-1"),
+        headers=headers,
+        body=text,
+        body_base64=encoded,
+        body_truncated=bool(g.get("body_truncated")),
+        status=response.status_code,
+        response_headers=dict(response.headers.items()),
+        response_body=payload,
+        operation=g.operation,
+        duration_ms=round(duration_ms, 3),
+        user=g.get("user_key"),
+        errors=[detail.to_record() for detail in g.errors],
+        warnings=list(g.warnings),
+        fault=g.get("fault"),
+    )
+    state.journal.append(record)
+
+    logger.info(
+        "%s %s %s %s %.1fms request-id=%s",
+        record.method,
+        record.path,
+        record.status,
+        record.operation,
+        record.duration_ms,
+        g.request_id,
+    )
+
+
+def _current_app() -> Flask:
+    from flask import current_app
+
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def error_response(error: GraphError) -> Response:
+    if "request_id" not in g:
+        _start_request()
+
+    if error.details:
+        g.errors = list(error.details)
+
+    body = error.to_json(g.request_id, g.client_request_id)
+    return json_response(body, error.status, error.headers)
+
+
+def _graph_error(error: GraphError) -> Response:
+    return error_response(error)
+
+
+def _http_error(error: HTTPException) -> Response:
+    from .routes import describe_routes
+
+    status = error.code or 500
+    if isinstance(error, MethodNotAllowed):
+        allowed = sorted(set(error.valid_methods or []) - {"HEAD", "OPTIONS"})
+        graph_error = GraphError(
+            405,
+            "MethodNotAllowed",
+            f"Method {request.method!r} is not allowed on {request.path!r}; "
+            f"use {', '.join(allowed)}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    elif status == 404:
+        graph_error = GraphError(
+            404,
+            "ResourceNotFound",
+            f"No route matches {request.method} {request.path!r}. {describe_routes()}",
+        )
+    else:
+        graph_error = GraphError(status, "BadRequest", error.description or error.name)
+
+    return error_response(graph_error)
+
+
+def _unexpected_error(error: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.path)
+    return error_response(
+        GraphError(
+            500,
+            "generalException",
+            f"mockgraph failed while handling the request: {type(error).__name__}: {error}",
+        )
+    )

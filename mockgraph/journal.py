@@ -1,0 +1,161 @@
+"""The interaction journal: an ordered, bounded, thread-safe list of request records."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+# Header values the journal never stores.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+@dataclass
+class Interaction:
+    """One request the mock received and the response it sent."""
+
+    seq: int
+    time: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: str | None
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    operation: str
+    duration_ms: float
+    user: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    body_base64: str | None = None
+    body_truncated: bool = False
+    raw_path: str | None = None
+    fault: dict[str, Any] | None = None
+    test: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the mock accepted the request (a status below 400)."""
+        return self.status < 400
+
+    @property
+    def first_error(self) -> str | None:
+        if self.errors:
+            return str(self.errors[0]["message"])
+
+        error = self.response_body.get("error") if isinstance(self.response_body, dict) else None
+        return str(error.get("message")) if isinstance(error, dict) else None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """Return one line: sequence, method, path, status and the first error."""
+        query = f"?{self.query}" if self.query else ""
+        line = f"#{self.seq} {self.method} {self.path}{query} -> {self.status}"
+        error = self.first_error
+        return f"{line}: {error}" if error and not self.valid else line
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Match a request path against ``pattern``, a path with optional ``*`` wildcards.
+
+    The ``/beta`` version prefix is optional on both sides, so ``/users/42/profile/skills``
+    matches a request to ``/beta/users/42/profile/skills``.
+    """
+    pattern = "/" + pattern.strip("/")
+    path = "/" + path.strip("/")
+    candidates = {path, path.removeprefix("/beta") or "/"}
+    patterns = {pattern, pattern.removeprefix("/beta") or "/"}
+    return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
+
+
+class Interactions(Sequence[Interaction]):
+    """A read-only list of interactions with query helpers."""
+
+    def __init__(self, records: Iterable[Interaction]) -> None:
+        self._records = list(records)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self._records[index]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __repr__(self) -> str:
+        return f"Interactions({len(self._records)} records)"
+
+    def filter(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        operation: str | None = None,
+    ) -> Interactions:
+        """Select the records that match every criterion given."""
+        return Interactions(
+            record
+            for record in self._records
+            if (method is None or record.method == method.upper())
+            and (path is None or path_matches(path, record.path))
+            and (status is None or record.status == int(status))
+            and (operation is None or record.operation == operation)
+        )
+
+    def last(self) -> Interaction:
+        if not self._records:
+            raise LookupError("no interactions were recorded")
+
+        return self._records[-1]
+
+    def rejected(self) -> Interactions:
+        return Interactions(record for record in self._records if not record.valid)
+
+
+class Journal:
+    """Keep the latest ``limit`` interactions in memory and pass each one to sinks."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        if limit < 1:
+            raise ValueError(f"journal limit must be at least 1, got {limit!r}")
+
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._records: deque[Interaction] = deque(maxlen=limit)
+        self._sequence = itertools.count(1)
+        self.dropped = 0
+        self.sinks: list[Callable[[Interaction], None]] = []
+
+    def append(self, record: Interaction) -> None:
+        """Number ``record`` with the next sequence number and keep it."""
+        with self._lock:
+            record.seq = next(self._sequence)
+            if len(self._records) == self.limit:
+                self.dropped += 1
+
+            self._records.append(record)
+
+        for sink in self.sinks:
+            try:
+                sink(record)
+            except Exception:  # a broken sink must not lose the in-memory record
+                logger.exception("journal sink %r failed on interaction #%d", sink, record.seq)
+
+    def records(self) -> Interactions:
+        with self._lock:
+            return Interactions(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self.dropped = 0
+            self._sequence = itertools.count(1)

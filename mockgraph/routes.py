@@ -1,0 +1,173 @@
+"""The Graph routes: a user's skills collection and its items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from . import skills
+from .app import get_state
+from .auth import bearer_token
+from .errors import GraphError
+from .fakedata import user_object_id
+from .http import check_json_content_type, json_response, parse_json_object, read_body
+from .validation import CREATE_SCHEMA, UPDATE_SCHEMA
+
+# Every form of the owner segment; each is served with and without the /beta prefix.
+OWNER_FORMS = ("/users/<user>", "/user/<user>", "/me")
+VERSION_PREFIXES = ("/beta", "")
+COLLECTION = "/profile/skills"
+
+
+def register(app: Flask) -> None:
+    for prefix in VERSION_PREFIXES:
+        for owner in OWNER_FORMS:
+            base = prefix + owner + COLLECTION
+            app.add_url_rule(base, "skills", skills_collection, methods=["GET", "POST"])
+            app.add_url_rule(base + "/$count", "skills_count", skills_count, methods=["GET"])
+            app.add_url_rule(
+                base + "/<skill_id>",
+                "skill_item",
+                skill_item,
+                methods=["GET", "PATCH", "DELETE"],
+            )
+
+
+def describe_routes() -> str:
+    """Return a sentence naming the routes the mock serves, for 404 messages."""
+    return (
+        "mockgraph serves GET and POST /beta/users/{id}/profile/skills, "
+        "GET /beta/users/{id}/profile/skills/$count, and GET, PATCH and DELETE "
+        "/beta/users/{id}/profile/skills/{skillId}; /users/{id} may also be written "
+        "/user/{id} or /me, and the /beta prefix is optional."
+    )
+
+
+def resolve_owner(user: str | None) -> tuple[str, str]:
+    """Return the owner's label as addressed and its store key."""
+    state = get_state(current_app)
+    label = user if user is not None else state.config.me_user
+    key = user_object_id(label)
+    g.user_key = key
+    return label, key
+
+
+def base_url() -> str:
+    return request.host_url.rstrip("/") + "/beta"
+
+
+def _json_body() -> dict[str, Any]:
+    """Read the JSON object body, checking in Graph's order: auth, type, size, JSON."""
+    state = get_state(current_app)
+    data, too_large = read_body(request, state.config.max_body_bytes)
+    bearer_token(request)
+    check_json_content_type(request)
+    if too_large is not None:
+        raise too_large
+
+    return parse_json_object(data)
+
+
+def _not_found(skill_id: str, owner: str) -> GraphError:
+    return GraphError(
+        404,
+        "itemNotFound",
+        f"Skill {skill_id!r} was not found for user {owner!r}; list "
+        f"/users/{owner}/profile/skills to see the ids that exist.",
+        target="skillId",
+    )
+
+
+def skills_collection(user: str | None = None) -> Response:
+    if request.method == "POST":
+        return create_skill(user)
+
+    from .listing import list_skills
+
+    return list_skills(user)
+
+
+def create_skill(user: str | None) -> Response:
+    g.operation = "createSkill"
+    state = get_state(current_app)
+    owner, key = resolve_owner(user)
+    body = _json_body()
+    g.warnings = skills.validate_body(state.schemas, CREATE_SCHEMA, body, state.config.strict)
+
+    sequence = state.store.next_sequence(key, "create")
+    skill = skills.new_skill(
+        state.schemas,
+        state.fabricator,
+        key,
+        sequence,
+        caller=owner,
+        values=skills.client_values(state.schemas, body),
+    )
+    state.store.insert(key, skill)
+    base = base_url()
+    return json_response(
+        skills.present(skill, base, owner),
+        201,
+        {"Location": skills.entity_url(base, owner, skill["id"])},
+    )
+
+
+def skill_item(skill_id: str, user: str | None = None) -> Response:
+    if request.method == "GET":
+        return get_skill(skill_id, user)
+
+    if request.method == "PATCH":
+        return update_skill(skill_id, user)
+
+    return delete_skill(skill_id, user)
+
+
+def get_skill(skill_id: str, user: str | None) -> Response:
+    g.operation = "getSkill"
+    state = get_state(current_app)
+    owner, key = resolve_owner(user)
+    bearer_token(request)
+    skill = state.store.get(key, skill_id)
+    if skill is None:
+        raise _not_found(skill_id, owner)
+
+    from .listing import select_properties
+
+    return json_response(select_properties(skills.present(skill, base_url(), owner)))
+
+
+def update_skill(skill_id: str, user: str | None) -> Response:
+    g.operation = "updateSkill"
+    state = get_state(current_app)
+    owner, key = resolve_owner(user)
+    body = _json_body()
+    g.warnings = skills.validate_body(state.schemas, UPDATE_SCHEMA, body, state.config.strict)
+    values = skills.client_values(state.schemas, body)
+    updated = state.store.update(
+        key,
+        skill_id,
+        lambda current: skills.merge_patch(state.fabricator, current, values, owner),
+    )
+    if updated is None:
+        raise _not_found(skill_id, owner)
+
+    return json_response(skills.present(updated, base_url(), owner))
+
+
+def delete_skill(skill_id: str, user: str | None) -> Response:
+    g.operation = "deleteSkill"
+    state = get_state(current_app)
+    owner, key = resolve_owner(user)
+    bearer_token(request)
+    if not state.store.delete(key, skill_id):
+        raise _not_found(skill_id, owner)
+
+    return Response(status=204)
+
+
+def skills_count(user: str | None = None) -> Response:
+    g.operation = "countSkills"
+    from .listing import count_skills
+
+    return count_skills(user)

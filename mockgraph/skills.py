@@ -1,0 +1,122 @@
+"""Building, changing and presenting skillProficiency objects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from .errors import ErrorDetail, GraphError
+from .fakedata import Fabricator, graph_timestamp
+from .validation import ANNOTATIONS, SchemaSet, complete, validation_error_message
+
+Skill = dict[str, Any]
+
+
+def validate_body(
+    schemas: SchemaSet, schema_name: str, body: dict[str, Any], strict: bool
+) -> list[str]:
+    """Validate a create or update body; return warnings or raise 400 listing failures.
+
+    Server-set properties are type-checked like any other. Then they are either
+    rejected (``strict``) or reported as warnings for the caller to record.
+    """
+    details = schemas.validate(schema_name, body)
+    server_set = [name for name in body if name in schemas.read_only]
+    if strict:
+        failed = {detail.target for detail in details}
+        details += [
+            ErrorDetail(
+                "invalidRequest",
+                f"Property {name!r} is set by the server and cannot be written; "
+                "remove it from the request.",
+                f"/{name}",
+                "readOnly",
+                body[name],
+            )
+            for name in server_set
+            if f"/{name}" not in failed
+        ]
+        details.sort(key=lambda detail: _position(body, detail.target))
+
+    if details:
+        raise GraphError(
+            400,
+            details[0].code,
+            validation_error_message(details),
+            target=details[0].target,
+            details=details,
+        )
+
+    return [
+        f"ignored server-set property {name!r}: the server's value is returned instead"
+        for name in server_set
+    ]
+
+
+def _position(body: dict[str, Any], target: str) -> int:
+    top = target.split("/")[1] if target.count("/") else ""
+    keys = list(body)
+    return keys.index(top) if top in keys else len(keys)
+
+
+def client_values(schemas: SchemaSet, body: dict[str, Any]) -> dict[str, Any]:
+    """Keep the properties a client may set, dropping annotations and server-set ones.
+
+    Nested objects are completed with null for the properties they leave out.
+    """
+    return {
+        name: complete(value, schemas.shape[name])
+        for name, value in body.items()
+        if name not in ANNOTATIONS and name not in schemas.read_only
+    }
+
+
+def new_skill(
+    schemas: SchemaSet,
+    fabricator: Fabricator,
+    owner_key: str,
+    sequence: int,
+    caller: str,
+    values: dict[str, Any],
+) -> Skill:
+    """Return a complete skill: every property present, unset ones as null."""
+    now = graph_timestamp()
+    creator = fabricator.identity_set(caller)
+    server_values = {
+        "id": fabricator.skill_id(owner_key, sequence),
+        "createdDateTime": now,
+        "createdBy": creator,
+        "lastModifiedDateTime": now,
+        "lastModifiedBy": creator,
+    }
+    skill: Skill = {}
+    for name in schemas.properties:
+        if name in ANNOTATIONS:
+            continue
+
+        skill[name] = server_values.get(name, values.get(name))
+
+    return skill
+
+
+def merge_patch(fabricator: Fabricator, skill: Skill, values: dict[str, Any], caller: str) -> Skill:
+    """Apply PATCH ``values``: absent keys stay, null clears, server fields move on."""
+    skill.update(values)
+    skill["lastModifiedDateTime"] = graph_timestamp()
+    skill["lastModifiedBy"] = fabricator.identity_set(caller)
+    return skill
+
+
+def entity_url(base_url: str, owner: str, skill_id: str | None = None) -> str:
+    url = f"{base_url}/users/{quote(owner, safe='')}/profile/skills"
+    return f"{url}/{quote(skill_id, safe='')}" if skill_id else url
+
+
+def context_url(base_url: str, owner: str, entity: bool) -> str:
+    suffix = "/$entity" if entity else ""
+    return f"{base_url}/$metadata#users('{quote(owner, safe='')}')/profile/skills{suffix}"
+
+
+def present(skill: Skill, base_url: str, owner: str) -> dict[str, Any]:
+    """Return a skill as a single-entity response body, with its ``@odata.context``."""
+    return {"@odata.context": context_url(base_url, owner, entity=True), **skill}

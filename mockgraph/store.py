@@ -1,0 +1,140 @@
+"""Where the skills live: one interface, kept in memory by default.
+
+Skills are kept per user key (see :func:`mockgraph.fakedata.user_object_id`), in the
+order they were created. Every method is atomic, so concurrent requests never lose or
+duplicate a skill.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from typing import Any, Callable
+
+Skill = dict[str, Any]
+
+
+class SkillStore(ABC):
+    """Storage of skills by user, plus per-user counters for deterministic values."""
+
+    @abstractmethod
+    def next_sequence(self, user: str, kind: str) -> int:
+        """Return how many times ``kind`` was counted for ``user`` before (0, 1, ...)."""
+
+    @abstractmethod
+    def mark_seen(self, user: str) -> bool:
+        """Record that ``user`` was seen; return True only the first time."""
+
+    @abstractmethod
+    def insert(self, user: str, skill: Skill) -> None:
+        """Add a new skill; its ``id`` must be new for that user."""
+
+    @abstractmethod
+    def get(self, user: str, skill_id: str) -> Skill | None:
+        """Return a copy of the skill, or None if ``user`` has no such skill."""
+
+    @abstractmethod
+    def list(self, user: str) -> list[Skill]:
+        """Return copies of a user's skills in creation order."""
+
+    @abstractmethod
+    def update(self, user: str, skill_id: str, change: Callable[[Skill], Skill]) -> Skill | None:
+        """Replace a skill by ``change(current)`` atomically; None if it does not exist."""
+
+    @abstractmethod
+    def delete(self, user: str, skill_id: str) -> bool:
+        """Remove a skill; return False if it did not exist."""
+
+    @abstractmethod
+    def dump(self) -> dict[str, list[Skill]]:
+        """Return every user's skills, keyed by user."""
+
+    @abstractmethod
+    def load(self, skills: dict[str, list[Skill]]) -> None:
+        """Replace all skills and counters with ``skills``."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every skill, counter and seen user."""
+
+    def close(self) -> None:
+        """Release resources; the in-memory store has none."""
+
+
+class MemoryStore(SkillStore):
+    """A store in process memory, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._skills: dict[str, dict[str, Skill]] = defaultdict(dict)
+        self._sequences: dict[tuple[str, str], int] = defaultdict(int)
+        self._seen: set[str] = set()
+
+    def next_sequence(self, user: str, kind: str) -> int:
+        with self._lock:
+            value = self._sequences[(user, kind)]
+            self._sequences[(user, kind)] = value + 1
+            return value
+
+    def mark_seen(self, user: str) -> bool:
+        with self._lock:
+            if user in self._seen:
+                return False
+
+            self._seen.add(user)
+            return True
+
+    def insert(self, user: str, skill: Skill) -> None:
+        with self._lock:
+            skills = self._skills[user]
+            if skill["id"] in skills:
+                raise KeyError(f"skill {skill['id']!r} already exists for user {user!r}")
+
+            skills[skill["id"]] = copy.deepcopy(skill)
+
+    def get(self, user: str, skill_id: str) -> Skill | None:
+        with self._lock:
+            skill = self._skills.get(user, {}).get(skill_id)
+            return copy.deepcopy(skill) if skill is not None else None
+
+    def list(self, user: str) -> list[Skill]:
+        with self._lock:
+            return copy.deepcopy(list(self._skills.get(user, {}).values()))
+
+    def update(self, user: str, skill_id: str, change: Callable[[Skill], Skill]) -> Skill | None:
+        with self._lock:
+            skills = self._skills.get(user, {})
+            if skill_id not in skills:
+                return None
+
+            updated = change(copy.deepcopy(skills[skill_id]))
+            skills[skill_id] = updated
+            return copy.deepcopy(updated)
+
+    def delete(self, user: str, skill_id: str) -> bool:
+        with self._lock:
+            return self._skills.get(user, {}).pop(skill_id, None) is not None
+
+    def dump(self) -> dict[str, list[Skill]]:
+        with self._lock:
+            return {
+                user: copy.deepcopy(list(skills.values()))
+                for user, skills in self._skills.items()
+                if skills
+            }
+
+    def load(self, skills: dict[str, list[Skill]]) -> None:
+        with self._lock:
+            self._skills.clear()
+            self._sequences.clear()
+            self._seen = set(skills)
+            for user, items in skills.items():
+                self._skills[user] = {item["id"]: copy.deepcopy(item) for item in items}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._skills.clear()
+            self._sequences.clear()
+            self._seen.clear()

@@ -1,0 +1,315 @@
+"""Load the JSON Schemas once and validate request bodies against them.
+
+The schema files live in the ``schemas/`` folder of the source tree and ship inside the
+package as ``mockgraph/schemas``. They are linked with relative ``$ref`` and resolved
+through one :class:`referencing.Registry`; each validator is compiled once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import ErrorDetail
+
+logger = logging.getLogger(__name__)
+
+BASE_URI = "https://mockgraph.dev/schemas/"
+RESOURCE_SCHEMA = "skillProficiency.json"
+CREATE_SCHEMA = "createSkillRequest.json"
+UPDATE_SCHEMA = "updateSkillRequest.json"
+
+# Instance annotations a client may send and the mock does not store.
+ANNOTATIONS = frozenset({"@odata.type", "@odata.context", "@odata.etag"})
+
+# python-jsonschema skips "format" unless a checker is given; date-time also needs the
+# rfc3339-validator package, which is a dependency of mockgraph for that reason.
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
+
+# When several keywords fail on one value, the first of these is reported.
+_KEYWORD_PRIORITY = {"type": 0, "required": 1, "enum": 2, "pattern": 3, "format": 4}
+
+
+def default_schema_dir() -> Path:
+    """Return the folder of the schemas shipped inside the installed package."""
+    return Path(str(resources.files("mockgraph") / "schemas"))
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in path]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def _label(pointer: str) -> str:
+    return pointer.lstrip("/") or "body"
+
+
+def _quote_all(values: Iterable[Any]) -> str:
+    return ", ".join(repr(value) for value in values if value is not None)
+
+
+@dataclass
+class SchemaSet:
+    """The loaded schemas, their compiled validators and a hash of their text."""
+
+    folder: Path
+    registry: Registry
+    schemas: dict[str, dict[str, Any]]
+    version: str
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> SchemaSet:
+        """Read every ``*.json`` file of ``folder`` (default: the shipped schemas)."""
+        folder = Path(folder) if folder is not None else default_schema_dir()
+        files = sorted(folder.glob("*.json"))
+        if not files:
+            raise FileNotFoundError(f"no JSON Schema files found in {str(folder)!r}")
+
+        digest = hashlib.sha256()
+        schemas: dict[str, dict[str, Any]] = {}
+        for path in files:
+            text = path.read_bytes()
+            digest.update(path.name.encode() + b"\0" + text + b"\0")
+            try:
+                schema = json.loads(text)
+            except ValueError as err:
+                raise ValueError(f"schema file {str(path)!r} is not JSON: {err}") from err
+
+            Draft202012Validator.check_schema(schema)
+            schemas[path.name] = schema
+
+        registry: Registry = Registry().with_resources(
+            (BASE_URI + name, Resource.from_contents(schema, default_specification=DRAFT202012))
+            for name, schema in schemas.items()
+        )
+        schema_set = cls(folder, registry.crawl(), schemas, digest.hexdigest()[:16])
+        logger.debug("loaded %d schemas from %s", len(schemas), folder)
+        return schema_set
+
+    def __post_init__(self) -> None:
+        self._validators: dict[str, Draft202012Validator] = {}
+        for name in self.schemas:
+            self._validators[name] = Draft202012Validator(
+                {"$ref": BASE_URI + name},
+                registry=self.registry,
+                format_checker=FORMAT_CHECKER,
+            )
+
+        self.read_only = frozenset(self._read_only_properties(RESOURCE_SCHEMA))
+        self.properties = self.declared_properties(RESOURCE_SCHEMA)
+        self.shape = self._shape({"$ref": RESOURCE_SCHEMA})
+
+    def _shape(self, schema: dict[str, Any]) -> Any:
+        """Return the nesting of object properties in ``schema``, for :func:`complete`.
+
+        An object becomes a dict of its property names (annotations left out) to their
+        own shapes, an array of objects a one-element list, anything else None.
+        """
+        if "$ref" in schema:
+            return self._shape(self.schemas[schema["$ref"]])
+
+        if "items" in schema:
+            items = self._shape(schema["items"])
+            return [items] if items is not None else None
+
+        names = [name for name in self._all_properties(schema) if name not in ANNOTATIONS]
+        if not names:
+            return None
+
+        return {name: self._shape(self._all_properties(schema)[name]) for name in names}
+
+    def _all_properties(self, schema: dict[str, Any]) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for base in schema.get("allOf", []):
+            merged.update(self._all_properties(self.schemas[base["$ref"]]))
+
+        merged.update(schema.get("properties", {}))
+        return merged
+
+    def declared_properties(self, name: str) -> list[str]:
+        """List the property names a schema and its ``allOf`` bases declare."""
+        schema = self.schemas[name]
+        names: list[str] = []
+        for base in schema.get("allOf", []):
+            names.extend(self.declared_properties(base["$ref"]))
+
+        names.extend(schema.get("properties", {}))
+        return names
+
+    def _read_only_properties(self, name: str) -> Iterable[str]:
+        schema = self.schemas[name]
+        for base in schema.get("allOf", []):
+            yield from self._read_only_properties(base["$ref"])
+
+        for prop, subschema in schema.get("properties", {}).items():
+            if subschema.get("readOnly"):
+                yield prop
+
+    def validator(self, name: str) -> Draft202012Validator:
+        return self._validators[name]
+
+    def validate(self, name: str, instance: Any) -> list[ErrorDetail]:
+        """Validate ``instance`` against schema ``name``; return every failure found.
+
+        Failures come in the order of the body's keys; one value that breaks several
+        keywords is reported once, by its most telling keyword.
+        """
+        details: dict[str, ErrorDetail] = {}
+        for error in self._validators[name].iter_errors(instance):
+            for detail in self._describe(error):
+                current = details.get(detail.target)
+                if current is None or _rank(detail) < _rank(current):
+                    details[detail.target] = detail
+
+        order = list(instance) if isinstance(instance, dict) else []
+        return sorted(details.values(), key=lambda detail: _sort_key(detail, order))
+
+    def _describe(self, error: ValidationError) -> Iterable[ErrorDetail]:
+        pointer = _pointer(error.absolute_path)
+        keyword = str(error.validator)
+        value = error.instance
+        label = _label(pointer)
+
+        if keyword in ("additionalProperties", "unevaluatedProperties"):
+            yield from self._describe_unknown(error, pointer)
+            return
+
+        if keyword == "required":
+            for missing in error.validator_value:
+                if isinstance(value, dict) and missing not in value:
+                    yield ErrorDetail(
+                        "invalidRequest",
+                        f"Missing required property {missing!r}; a skill needs a name.",
+                        f"{pointer}/{missing}",
+                        keyword,
+                    )
+            return
+
+        if keyword == "type":
+            expected = error.validator_value
+            expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+            message = (
+                f"Invalid value {value!r} for {label!r}: expected {expected_text}, "
+                f"got {_json_type(value)}."
+            )
+        elif keyword == "enum" and label.endswith("@odata.type"):
+            message = (
+                f"Invalid @odata.type {value!r} at {label!r}: expected "
+                f"{error.validator_value[0]!r}."
+            )
+        elif keyword == "enum":
+            message = (
+                f"Invalid value {value!r} for {label!r}: expected one of "
+                f"{_quote_all(error.validator_value)}."
+            )
+        elif keyword == "pattern" and "x-flagsEnum" in error.schema:
+            members = error.schema["x-flagsEnum"]
+            unknown = [part.strip() for part in str(value).split(",")]
+            unknown = [part for part in unknown if part not in members]
+            message = (
+                f"Invalid value {value!r} for {label!r}: "
+                f"{_quote_all(unknown) or 'an empty member'} is not a member; expected "
+                f"one or more of {_quote_all(members)}, separated by commas."
+            )
+        elif keyword == "format":
+            message = (
+                f"Invalid value {value!r} for {label!r}: expected an RFC 3339 "
+                f"{error.validator_value}, such as '2024-01-02T03:04:05Z'."
+            )
+        elif keyword == "minLength" and value == "":
+            message = f"Invalid value '' for {label!r}: it must not be empty."
+        else:
+            message = f"Invalid value {value!r} for {label!r}: {error.message}."
+
+        yield ErrorDetail("invalidRequest", message, pointer, keyword, value)
+
+    def _describe_unknown(self, error: ValidationError, pointer: str) -> Iterable[ErrorDetail]:
+        schema = error.schema
+        type_name = schema.get("title", "object") if isinstance(schema, dict) else "object"
+        if schema.get("$id"):
+            known = set(self.declared_properties(schema["$id"].removeprefix(BASE_URI)))
+        else:
+            known = set(schema.get("properties", {}))
+
+        for key in error.instance:
+            if key in known:
+                continue
+
+            yield ErrorDetail(
+                "BadRequest",
+                f"Property {key!r} does not exist on type "
+                f"'microsoft.graph.{type_name}'; remove it from the request.",
+                f"{pointer}/{_pointer([key])[1:]}",
+                str(error.validator),
+                key,
+            )
+
+
+def _rank(detail: ErrorDetail) -> int:
+    return _KEYWORD_PRIORITY.get(detail.keyword, len(_KEYWORD_PRIORITY))
+
+
+def _sort_key(detail: ErrorDetail, order: list[str]) -> tuple[int, str]:
+    top = detail.target.split("/")[1] if detail.target.count("/") else ""
+    top = top.replace("~1", "/").replace("~0", "~")
+    position = order.index(top) if top in order else len(order)
+    return (position, detail.target)
+
+
+def complete(value: Any, shape: Any) -> Any:
+    """Return ``value`` with every property of its shape present and annotations gone.
+
+    Missing properties become null, as in Graph's answers, and ``@odata.type`` and the
+    other instance annotations are left out at every level.
+    """
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {name: complete(value.get(name), sub) for name, sub in shape.items()}
+
+    if isinstance(shape, list) and isinstance(value, list):
+        return [complete(item, shape[0]) for item in value]
+
+    return value
+
+
+def validation_error_message(details: list[ErrorDetail]) -> str:
+    """Summarise a list of failures by naming the first one."""
+    first = details[0]
+    more = len(details) - 1
+    suffix = f" ({more} more in error.details)" if more else ""
+    return f"{first.message}{suffix}"
+
+
+__all__ = [
+    "ANNOTATIONS",
+    "CREATE_SCHEMA",
+    "RESOURCE_SCHEMA",
+    "SchemaSet",
+    "UPDATE_SCHEMA",
+    "complete",
+    "default_schema_dir",
+    "validation_error_message",
+]
