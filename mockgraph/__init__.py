@@ -1,4 +1,4 @@
-"""mockgraph: a validating, recording mock of the Microsoft Graph beta profile skills API."""
+"""A validating, recording mock of the Microsoft Graph beta profile skills API."""
 
 from .app import create_app
 from .config import Config

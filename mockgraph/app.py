@@ -7,9 +7,10 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -18,10 +19,10 @@ from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
 from .http import json_response
-from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
+from .journal import REDACTED, SECRET_HEADERS, Interaction, Journal
 from .jsonl import JsonLinesWriter
-from .validation import SchemaSet
 from .store import MemoryStore, SkillStore
+from .validation import SchemaSet
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class MockGraphState:
         self.store.clear()
         self.journal.clear()
 
+    def close(self) -> None:
+        """Release the store and close the journal's files."""
+        self.store.close()
+        self.journal.close()
+
 
 def get_state(app: Flask) -> MockGraphState:
     return app.extensions["mockgraph"]  # type: ignore[no-any-return]
@@ -60,7 +66,9 @@ class _NormalizePath:
     def __init__(self, wsgi_app: Callable[..., Any]) -> None:
         self.wsgi_app = wsgi_app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Any:
         raw = environ.get("PATH_INFO", "") or "/"
         path = _SLASHES.sub("/", raw)
         if len(path) > 1:
@@ -156,7 +164,11 @@ def _record(response: Response) -> None:
         for name, value in request.headers.items()
     }
     payload = g.get("response_payload")
-    if payload is None and response.direct_passthrough is False and response.status_code != 204:
+    if (
+        payload is None
+        and response.direct_passthrough is False
+        and response.status_code != 204
+    ):
         payload = response.get_data(as_text=True)
 
     duration_ms = (time.perf_counter() - g.started) * 1000
@@ -246,6 +258,7 @@ def _unexpected_error(error: Exception) -> Response:
         GraphError(
             500,
             "generalException",
-            f"mockgraph failed while handling the request: {type(error).__name__}: {error}",
+            "mockgraph failed while handling the request: "
+            f"{type(error).__name__}: {error}",
         )
     )

@@ -10,8 +10,14 @@ from typing import Any
 
 import click
 
-from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
-from .config import DEFAULT_PORT, Config
+from .config import (
+    DEFAULT_HOST,
+    DEFAULT_JOURNAL_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_ME_USER,
+    DEFAULT_PORT,
+    Config,
+)
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -31,10 +37,22 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="TCP port; 0 picks a free one.")
+@click.option(
+    "--host", default=DEFAULT_HOST, show_default=True, help="Address to bind."
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    help="TCP port; 0 picks a free one.",
+)
 @click.option("--seed", type=int, help="Make generated ids and values reproducible.")
-@click.option("--strict", is_flag=True, help="Reject server-set properties with 400 instead of ignoring them.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject server-set properties with 400 instead of ignoring them.",
+)
 @click.option(
     "--max-body-bytes",
     default=DEFAULT_MAX_BODY_BYTES,
@@ -49,10 +67,30 @@ def cli(verbose: bool) -> None:
     type=click.IntRange(min=1),
     help="Interactions kept in memory; older ones are dropped and counted.",
 )
-@click.option("--journal-file", type=click.Path(dir_okay=False), help="Also append every interaction to this JSON Lines file.")
-@click.option("--me", "me_user", default=DEFAULT_ME_USER, show_default=True, help="User id or principal name that /me stands for.")
-@click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads that answer requests.")
+@click.option(
+    "--journal-file",
+    type=click.Path(dir_okay=False),
+    help="Also append every interaction to this JSON Lines file.",
+)
+@click.option(
+    "--me",
+    "me_user",
+    default=DEFAULT_ME_USER,
+    show_default=True,
+    help="User id or principal name that /me stands for.",
+)
+@click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of JSON Schema files to use instead of the shipped ones.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker threads that answer requests.",
+)
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
     from waitress import create_server
@@ -63,7 +101,12 @@ def serve(threads: int, **options: Any) -> None:
     app = create_app(config)
     server = create_server(app, host=config.host, port=config.port, threads=threads)
     port = server.effective_port  # type: ignore[union-attr]
-    logger.info("mockgraph serving on http://%s:%s/beta (/me is %s)", config.host, port, config.me_user)
+    logger.info(
+        "mockgraph serving on http://%s:%s/beta (/me is %s)",
+        config.host,
+        port,
+        config.me_user,
+    )
     if config.seed is not None:
         logger.info("seed %s: generated ids and values are reproducible", config.seed)
 
@@ -82,12 +125,30 @@ def serve(threads: int, **options: Any) -> None:
 
 
 @cli.command()
-@click.argument("bodies", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
-@click.option("--update", is_flag=True, help="Check as a PATCH body, where displayName is optional.")
+@click.argument(
+    "bodies",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, allow_dash=True),
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Check as a PATCH body, where displayName is optional.",
+)
 @click.option("--strict", is_flag=True, help="Reject server-set properties.")
-@click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files.")
-def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: str | None) -> None:
-    """Check request bodies offline; exit 1 if any is invalid."""
+@click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of JSON Schema files.",
+)
+def validate(
+    bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: str | None
+) -> None:
+    """Check request bodies offline; exit 1 if any is invalid.
+
+    BODIES are JSON files; "-" reads one body from standard input.
+    """
     from .skills import validate_body
 
     schemas = SchemaSet.load(schema_dir)
@@ -95,7 +156,8 @@ def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: st
     failed = False
     for name in bodies:
         try:
-            body = parse_json_object(Path(name).read_bytes())
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            body = parse_json_object(data)
             warnings = validate_body(schemas, schema_name, body, strict)
         except GraphError as error:
             failed = True

@@ -39,10 +39,14 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:
-            raise ValueError(f"max_body_bytes must be at least 1, got {self.max_body_bytes!r}")
+            raise ValueError(
+                f"max_body_bytes must be at least 1, got {self.max_body_bytes!r}"
+            )
 
         if self.journal_limit < 1:
-            raise ValueError(f"journal_limit must be at least 1, got {self.journal_limit!r}")
+            raise ValueError(
+                f"journal_limit must be at least 1, got {self.journal_limit!r}"
+            )
 
         if not self.me_user:
             raise ValueError("me_user must not be empty")
@@ -52,6 +56,8 @@ class Config:
         known = {item.name for item in fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise TypeError(f"unknown Config field(s) {unknown!r}; known: {sorted(known)!r}")
+            raise TypeError(
+                f"unknown Config field(s) {unknown!r}; known: {sorted(known)!r}"
+            )
 
         return replace(self, **changes)

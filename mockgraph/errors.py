@@ -4,7 +4,8 @@ Every failure the mock reports to a client is a :class:`GraphError`, rendered as
 envelope the Graph SDKs parse into ``ODataError``::
 
     {"error": {"code": ..., "message": ..., "target": ..., "details": [...],
-               "innerError": {"date": ..., "request-id": ..., "client-request-id": ...}}}
+               "innerError": {"date": ..., "request-id": ...,
+                              "client-request-id": ...}}}
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ class ErrorDetail:
         return {"code": self.code, "message": self.message, "target": self.target}
 
     def to_record(self) -> dict[str, Any]:
-        return {"pointer": self.target, "keyword": self.keyword, "message": self.message}
+        return {
+            "pointer": self.target,
+            "keyword": self.keyword,
+            "message": self.message,
+        }
 
 
 class MockGraphError(Exception):

@@ -70,7 +70,9 @@ class Fabricator:
         name = self._name_from_principal(user)
         if name is None:
             with self._lock:
-                self._faker.seed_instance(_derive_seed(self.seed, "user-name", object_id))
+                self._faker.seed_instance(
+                    _derive_seed(self.seed, "user-name", object_id)
+                )
                 name = self._faker.name()
 
         return (("displayName", name), ("id", object_id))

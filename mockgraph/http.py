@@ -15,13 +15,15 @@ GRAPH_JSON = (
     "application/json;odata.metadata=minimal;odata.streaming=true;"
     "IEEE754Compatible=false;charset=utf-8"
 )
-# Bodies larger than the limit are read and thrown away up to this size, so the client
-# can finish sending and read the 413; past it the connection is closed after the answer.
+# Bodies over the limit are read and discarded up to this size, so the client can finish
+# sending and read the 413. Past it, the connection is closed after the response.
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """Serialise ``payload`` as Graph does: UTF-8, non-ASCII text kept as it is."""
     g.response_payload = payload
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -33,7 +35,7 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
 
 
 def check_json_content_type(request: Request) -> None:
-    """Raise 400 unless the Content-Type is ``application/json`` (parameters allowed)."""
+    """Raise 400 unless the Content-Type is ``application/json``, parameters allowed."""
     header = request.headers.get("Content-Type", "")
     if not header.strip():
         raise unreadable_json(
@@ -43,12 +45,18 @@ def check_json_content_type(request: Request) -> None:
     mimetype, options = parse_options_header(header)
     if mimetype.lower() != "application/json":
         raise unreadable_json(
-            f"Content-Type {header!r} is not supported; send 'Content-Type: application/json'."
+            f"Content-Type {header!r} is not supported; "
+            "send 'Content-Type: application/json'."
         )
 
     charset = options.get("charset")
-    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise unreadable_json(f"charset {charset!r} is not supported; send the body as UTF-8.")
+    if charset is not None and charset.lower().replace("_", "-") not in (
+        "utf-8",
+        "utf8",
+    ):
+        raise unreadable_json(
+            f"charset {charset!r} is not supported; send the body as UTF-8."
+        )
 
 
 def read_body(request: Request, limit: int) -> tuple[bytes, GraphError | None]:
@@ -73,7 +81,7 @@ def read_body(request: Request, limit: int) -> tuple[bytes, GraphError | None]:
 
 
 def parse_json_object(data: bytes) -> dict[str, Any]:
-    """Decode a UTF-8 JSON object; raise 400 ``BadRequest`` saying why it is unreadable."""
+    """Decode a UTF-8 JSON object; raise 400 ``BadRequest`` with the reason it fails."""
     if not data.strip():
         raise unreadable_json("the request body is empty; send a JSON object.")
 
@@ -81,7 +89,8 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise unreadable_json(
-            f"the body is not valid UTF-8 (byte {data[err.start]:#04x} at offset {err.start})."
+            f"the body is not valid UTF-8 "
+            f"(byte {data[err.start]:#04x} at offset {err.start})."
         ) from None
 
     try:
@@ -93,7 +102,9 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
 
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
-        raise unreadable_json(f"the body is a JSON {_json_kind(kind)}, not a JSON object.")
+        raise unreadable_json(
+            f"the body is a JSON {_json_kind(kind)}, not a JSON object."
+        )
 
     return value
 
@@ -103,7 +114,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_kind(python_kind: str) -> str:
-    kinds = {"list": "array", "str": "string", "int": "number", "float": "number", "bool": "boolean"}
+    kinds = {
+        "list": "array",
+        "str": "string",
+        "int": "number",
+        "float": "number",
+        "bool": "boolean",
+    }
     return kinds.get(python_kind, python_kind)
 
 

@@ -7,8 +7,9 @@ import itertools
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ class Interaction:
         if self.errors:
             return str(self.errors[0]["message"])
 
-        error = self.response_body.get("error") if isinstance(self.response_body, dict) else None
+        error = (
+            self.response_body.get("error")
+            if isinstance(self.response_body, dict)
+            else None
+        )
         return str(error.get("message")) if isinstance(error, dict) else None
 
     def to_json(self) -> dict[str, Any]:
@@ -69,8 +74,8 @@ class Interaction:
 def path_matches(pattern: str, path: str) -> bool:
     """Match a request path against ``pattern``, a path with optional ``*`` wildcards.
 
-    The ``/beta`` version prefix is optional on both sides, so ``/users/42/profile/skills``
-    matches a request to ``/beta/users/42/profile/skills``.
+    The ``/beta`` version prefix is optional on both sides, so
+    ``/users/42/profile/skills`` matches a request to ``/beta/users/42/profile/skills``.
     """
     pattern = "/" + pattern.strip("/")
     path = "/" + path.strip("/")
@@ -148,11 +153,20 @@ class Journal:
             try:
                 sink(record)
             except Exception:  # a broken sink must not lose the in-memory record
-                logger.exception("journal sink %r failed on interaction #%d", sink, record.seq)
+                logger.exception(
+                    "journal sink %r failed on interaction #%d", sink, record.seq
+                )
 
     def records(self) -> Interactions:
         with self._lock:
             return Interactions(self._records)
+
+    def close(self) -> None:
+        """Close every sink that has a ``close`` method."""
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
 
     def clear(self) -> None:
         with self._lock:

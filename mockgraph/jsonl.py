@@ -23,7 +23,8 @@ class JsonLinesWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._file: TextIO = open(self.path, "a", encoding="utf-8")
+        # Kept open for the writer's lifetime and closed by close().
+        self._file: TextIO = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         logger.info("appending interactions to %s", self.path)
 
     def __call__(self, record: Interaction) -> None:

@@ -20,7 +20,10 @@ def list_skills(user: str | None) -> Response:
     bearer_token(request)
     items = sorted(state.store.list(key), key=lambda skill: skill["createdDateTime"])
     return json_response(
-        {"@odata.context": skills.context_url(base_url(), owner, entity=False), "value": items}
+        {
+            "@odata.context": skills.context_url(base_url(), owner, entity=False),
+            "value": items,
+        }
     )
 
 
@@ -28,7 +31,9 @@ def count_skills(user: str | None) -> Response:
     state = get_state(current_app)
     _owner_label, key = resolve_owner(user)
     bearer_token(request)
-    return Response(str(len(state.store.list(key))), content_type="text/plain;charset=utf-8")
+    return Response(
+        str(len(state.store.list(key))), content_type="text/plain;charset=utf-8"
+    )
 
 
 def select_properties(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ any other :class:`~mockgraph.config.Config` field::
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,7 +33,9 @@ def mockgraph_server() -> Iterator[MockGraph]:
 
 
 @pytest.fixture
-def mockgraph(mockgraph_server: MockGraph, mockgraph_config: Config) -> Iterator[MockGraph]:
+def mockgraph(
+    mockgraph_server: MockGraph, mockgraph_config: Config
+) -> Iterator[MockGraph]:
     """A running mock with no skills and an empty journal.
 
     After the test, any request the mock itself failed on (status 500) fails the test,
@@ -55,4 +57,6 @@ def mockgraph(mockgraph_server: MockGraph, mockgraph_config: Config) -> Iterator
     crashes = server.interactions.filter(status=500)
     if crashes:
         details = "\n".join("  " + record.summary() for record in crashes)
-        pytest.fail(f"mockgraph failed while handling {len(crashes)} request(s):\n{details}")
+        pytest.fail(
+            f"mockgraph failed while handling {len(crashes)} request(s):\n{details}"
+        )

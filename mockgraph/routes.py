@@ -25,7 +25,9 @@ def register(app: Flask) -> None:
         for owner in OWNER_FORMS:
             base = prefix + owner + COLLECTION
             app.add_url_rule(base, "skills", skills_collection, methods=["GET", "POST"])
-            app.add_url_rule(base + "/$count", "skills_count", skills_count, methods=["GET"])
+            app.add_url_rule(
+                base + "/$count", "skills_count", skills_count, methods=["GET"]
+            )
             app.add_url_rule(
                 base + "/<skill_id>",
                 "skill_item",
@@ -93,7 +95,9 @@ def create_skill(user: str | None) -> Response:
     state = get_state(current_app)
     owner, key = resolve_owner(user)
     body = _json_body()
-    g.warnings = skills.validate_body(state.schemas, CREATE_SCHEMA, body, state.config.strict)
+    g.warnings = skills.validate_body(
+        state.schemas, CREATE_SCHEMA, body, state.config.strict
+    )
 
     sequence = state.store.next_sequence(key, "create")
     skill = skills.new_skill(
@@ -142,7 +146,9 @@ def update_skill(skill_id: str, user: str | None) -> Response:
     state = get_state(current_app)
     owner, key = resolve_owner(user)
     body = _json_body()
-    g.warnings = skills.validate_body(state.schemas, UPDATE_SCHEMA, body, state.config.strict)
+    g.warnings = skills.validate_body(
+        state.schemas, UPDATE_SCHEMA, body, state.config.strict
+    )
     values = skills.client_values(state.schemas, body)
     updated = state.store.update(
         key,

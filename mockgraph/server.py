@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import MockGraphState, create_app, get_state
 from .config import Config
@@ -18,6 +18,13 @@ logger = logging.getLogger(__name__)
 
 # How many near misses an assertion failure lists.
 SIMILAR_LIMIT = 5
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Leave request logging to mockgraph, which logs one line per request itself."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 class MockGraph:
@@ -39,6 +46,7 @@ class MockGraph:
         self.app: Flask = create_app(self.config)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     # Lifecycle
 
@@ -47,8 +55,16 @@ class MockGraph:
         if self._server is not None:
             return self
 
+        if self._closed:  # stop() closed the old state's files
+            self.app = create_app(self.config)
+            self._closed = False
+
         self._server = make_server(
-            self.config.host, self.config.port, self._dispatch, threaded=True
+            self.config.host,
+            self.config.port,
+            self._dispatch,
+            threaded=True,
+            request_handler=_QuietRequestHandler,
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -71,6 +87,8 @@ class MockGraph:
         if thread is not None:
             thread.join(timeout=10)
 
+        self.state.close()
+        self._closed = True
         logger.info("mockgraph stopped on port %s", server.server_port)
 
     def __enter__(self) -> MockGraph:
@@ -124,10 +142,11 @@ class MockGraph:
                 "stop it and start a new MockGraph"
             )
 
-        if config != self.config:
-            self.state.store.close()
+        if config != self.config or self._closed:
+            self.state.close()
             self.app = create_app(config)
             self.config = config
+            self._closed = False
         else:
             self.reset()
 
@@ -142,7 +161,9 @@ class MockGraph:
 
     # Assertions
 
-    def assert_requested(self, method: str, path: str, times: int | None = None) -> Interactions:
+    def assert_requested(
+        self, method: str, path: str, times: int | None = None
+    ) -> Interactions:
         """Assert a request was made (``times`` exactly, if given); return the matches.
 
         On failure the message lists the requests that came closest.
@@ -180,10 +201,10 @@ class MockGraph:
         if not records:
             return " No requests were made."
 
-        wanted = f"{method.upper()} {path}"
+        expected_line = f"{method.upper()} {path}"
         scored = sorted(
             records,
-            key=lambda record: -_similarity(wanted, record, method, path),
+            key=lambda record: -_similarity(expected_line, record, method, path),
         )
         lines = [" Closest requests made:"]
         for record in scored[:SIMILAR_LIMIT]:
@@ -192,8 +213,10 @@ class MockGraph:
         return "\n".join(lines)
 
 
-def _similarity(wanted: str, record: Any, method: str, path: str) -> float:
-    score = difflib.SequenceMatcher(None, wanted, f"{record.method} {record.path}").ratio()
+def _similarity(expected_line: str, record: Any, method: str, path: str) -> float:
+    score = difflib.SequenceMatcher(
+        None, expected_line, f"{record.method} {record.path}"
+    ).ratio()
     if record.method == method.upper():
         score += 0.5
 

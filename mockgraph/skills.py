@@ -99,7 +99,9 @@ def new_skill(
     return skill
 
 
-def merge_patch(fabricator: Fabricator, skill: Skill, values: dict[str, Any], caller: str) -> Skill:
+def merge_patch(
+    fabricator: Fabricator, skill: Skill, values: dict[str, Any], caller: str
+) -> Skill:
     """Apply PATCH ``values``: absent keys stay, null clears, server fields move on."""
     skill.update(values)
     skill["lastModifiedDateTime"] = graph_timestamp()
@@ -114,7 +116,9 @@ def entity_url(base_url: str, owner: str, skill_id: str | None = None) -> str:
 
 def context_url(base_url: str, owner: str, entity: bool) -> str:
     suffix = "/$entity" if entity else ""
-    return f"{base_url}/$metadata#users('{quote(owner, safe='')}')/profile/skills{suffix}"
+    return (
+        f"{base_url}/$metadata#users('{quote(owner, safe='')}')/profile/skills{suffix}"
+    )
 
 
 def present(skill: Skill, base_url: str, owner: str) -> dict[str, Any]:

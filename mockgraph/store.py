@@ -11,7 +11,8 @@ import copy
 import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Skill = dict[str, Any]
 
@@ -21,7 +22,7 @@ class SkillStore(ABC):
 
     @abstractmethod
     def next_sequence(self, user: str, kind: str) -> int:
-        """Return how many times ``kind`` was counted for ``user`` before (0, 1, ...)."""
+        """Count one more ``kind`` for ``user``; return the previous count."""
 
     @abstractmethod
     def mark_seen(self, user: str) -> bool:
@@ -40,8 +41,10 @@ class SkillStore(ABC):
         """Return copies of a user's skills in creation order."""
 
     @abstractmethod
-    def update(self, user: str, skill_id: str, change: Callable[[Skill], Skill]) -> Skill | None:
-        """Replace a skill by ``change(current)`` atomically; None if it does not exist."""
+    def update(
+        self, user: str, skill_id: str, change: Callable[[Skill], Skill]
+    ) -> Skill | None:
+        """Replace a skill by ``change(current)`` atomically; None if it is missing."""
 
     @abstractmethod
     def delete(self, user: str, skill_id: str) -> bool:
@@ -59,7 +62,7 @@ class SkillStore(ABC):
     def clear(self) -> None:
         """Remove every skill, counter and seen user."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources; the in-memory store has none."""
 
 
@@ -90,7 +93,9 @@ class MemoryStore(SkillStore):
         with self._lock:
             skills = self._skills[user]
             if skill["id"] in skills:
-                raise KeyError(f"skill {skill['id']!r} already exists for user {user!r}")
+                raise KeyError(
+                    f"skill {skill['id']!r} already exists for user {user!r}"
+                )
 
             skills[skill["id"]] = copy.deepcopy(skill)
 
@@ -103,7 +108,9 @@ class MemoryStore(SkillStore):
         with self._lock:
             return copy.deepcopy(list(self._skills.get(user, {}).values()))
 
-    def update(self, user: str, skill_id: str, change: Callable[[Skill], Skill]) -> Skill | None:
+    def update(
+        self, user: str, skill_id: str, change: Callable[[Skill], Skill]
+    ) -> Skill | None:
         with self._lock:
             skills = self._skills.get(user, {})
             if skill_id not in skills:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -97,13 +98,18 @@ class SchemaSet:
             try:
                 schema = json.loads(text)
             except ValueError as err:
-                raise ValueError(f"schema file {str(path)!r} is not JSON: {err}") from err
+                raise ValueError(
+                    f"schema file {str(path)!r} is not JSON: {err}"
+                ) from err
 
             Draft202012Validator.check_schema(schema)
             schemas[path.name] = schema
 
         registry: Registry = Registry().with_resources(
-            (BASE_URI + name, Resource.from_contents(schema, default_specification=DRAFT202012))
+            (
+                BASE_URI + name,
+                Resource.from_contents(schema, default_specification=DRAFT202012),
+            )
             for name, schema in schemas.items()
         )
         schema_set = cls(folder, registry.crawl(), schemas, digest.hexdigest()[:16])
@@ -136,7 +142,9 @@ class SchemaSet:
             items = self._shape(schema["items"])
             return [items] if items is not None else None
 
-        names = [name for name in self._all_properties(schema) if name not in ANNOTATIONS]
+        names = [
+            name for name in self._all_properties(schema) if name not in ANNOTATIONS
+        ]
         if not names:
             return None
 
@@ -211,7 +219,9 @@ class SchemaSet:
 
         if keyword == "type":
             expected = error.validator_value
-            expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+            expected_text = (
+                " or ".join(expected) if isinstance(expected, list) else expected
+            )
             message = (
                 f"Invalid value {value!r} for {label!r}: expected {expected_text}, "
                 f"got {_json_type(value)}."
@@ -247,9 +257,13 @@ class SchemaSet:
 
         yield ErrorDetail("invalidRequest", message, pointer, keyword, value)
 
-    def _describe_unknown(self, error: ValidationError, pointer: str) -> Iterable[ErrorDetail]:
+    def _describe_unknown(
+        self, error: ValidationError, pointer: str
+    ) -> Iterable[ErrorDetail]:
         schema = error.schema
-        type_name = schema.get("title", "object") if isinstance(schema, dict) else "object"
+        type_name = (
+            schema.get("title", "object") if isinstance(schema, dict) else "object"
+        )
         if schema.get("$id"):
             known = set(self.declared_properties(schema["$id"].removeprefix(BASE_URI)))
         else:
@@ -307,8 +321,8 @@ __all__ = [
     "ANNOTATIONS",
     "CREATE_SCHEMA",
     "RESOURCE_SCHEMA",
-    "SchemaSet",
     "UPDATE_SCHEMA",
+    "SchemaSet",
     "complete",
     "default_schema_dir",
     "validation_error_message",

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -10,6 +11,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockgraph import Config, create_app
+
+pytest_plugins = ["pytester"]
 
 AUTH = {"Authorization": "Bearer test-token"}
 # The body the Graph beta SDK sends for a typical create.
@@ -53,7 +56,9 @@ def post(client: FlaskClient) -> Post:
         body: Any, path: str = "/beta/users/42/profile/skills", **headers: str
     ) -> TestResponse:
         merged = {**AUTH, "Content-Type": "application/json"}
-        merged.update({name.replace("_", "-"): value for name, value in headers.items()})
+        merged.update(
+            {name.replace("_", "-"): value for name, value in headers.items()}
+        )
         merged = {name: value for name, value in merged.items() if value is not None}
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         return client.post(path, data=data, headers=merged)

@@ -71,14 +71,18 @@ def test_create_server_values(post, sdk_body):
 def test_create_user_identity_stable_per_user(post, sdk_body):
     first = post(sdk_body).get_json()["createdBy"]["user"]
     second = post(sdk_body).get_json()["createdBy"]["user"]
-    other = post(sdk_body, path="/beta/users/43/profile/skills").get_json()["createdBy"]["user"]
+    other = post(sdk_body, path="/beta/users/43/profile/skills").get_json()[
+        "createdBy"
+    ]["user"]
 
     assert first == second
     assert other["id"] != first["id"]
 
 
 def test_create_user_name_from_principal(post, sdk_body):
-    body = post(sdk_body, path="/beta/users/megan.bowen%40contoso.com/profile/skills").get_json()
+    body = post(
+        sdk_body, path="/beta/users/megan.bowen%40contoso.com/profile/skills"
+    ).get_json()
 
     assert body["createdBy"]["user"]["displayName"] == "Megan Bowen"
 
@@ -87,7 +91,9 @@ def test_create_headers(post, sdk_body):
     response = post(sdk_body)
     body = response.get_json()
 
-    assert response.headers["Content-Type"].startswith("application/json;odata.metadata=minimal")
+    assert response.headers["Content-Type"].startswith(
+        "application/json;odata.metadata=minimal"
+    )
     assert "charset=utf-8" in response.headers["Content-Type"]
     assert response.headers["OData-Version"] == "4.0"
     assert uuid.UUID(response.headers["request-id"])
@@ -130,7 +136,9 @@ def test_create_echoes_every_client_field(post):
         "isSearchable": True,
         "proficiency": "advancedProfessional",
         "source": {"type": ["User"]},
-        "sources": [{"isDefaultSource": True, "properties": ["displayName"], "sourceId": "s1"}],
+        "sources": [
+            {"isDefaultSource": True, "properties": ["displayName"], "sourceId": "s1"}
+        ],
         "thumbnailUrl": "https://example.com/rust.png",
         "webUrl": "https://www.rust-lang.org",
     }
@@ -140,7 +148,10 @@ def test_create_echoes_every_client_field(post):
         if name not in ("@odata.type", "inference"):
             assert answer[name] == value, name
 
-    assert answer["inference"] == {"confidenceScore": 0.75, "userHasVerifiedAccuracy": True}
+    assert answer["inference"] == {
+        "confidenceScore": 0.75,
+        "userHasVerifiedAccuracy": True,
+    }
 
 
 # Routes
@@ -174,7 +185,9 @@ def test_route_me_uses_configured_user(client, post, sdk_body, app):
 
     assert response.status_code == 201
     assert response.get_json()["createdBy"]["user"]["displayName"] == "Adele Vance"
-    assert [skill["id"] for skill in listed.get_json()["value"]] == [response.get_json()["id"]]
+    assert [skill["id"] for skill in listed.get_json()["value"]] == [
+        response.get_json()["id"]
+    ]
 
 
 def test_route_decodes_principal_name(post, sdk_body, app):
@@ -206,7 +219,9 @@ def test_route_unknown_path_is_graph_404(client):
 
 
 def test_route_wrong_method_is_graph_405(client):
-    response = client.put("/beta/users/42/profile/skills", headers={"Authorization": "Bearer t"})
+    response = client.put(
+        "/beta/users/42/profile/skills", headers={"Authorization": "Bearer t"}
+    )
     error = error_of(response)
 
     assert response.status_code == 405
@@ -376,7 +391,10 @@ def test_schema_unknown_property_is_bad_request(post):
 
     assert error["code"] == "BadRequest"
     assert error["target"] == "/level"
-    assert "'level' does not exist on type 'microsoft.graph.skillProficiency'" in error["message"]
+    assert (
+        "'level' does not exist on type 'microsoft.graph.skillProficiency'"
+        in error["message"]
+    )
 
 
 def test_schema_missing_display_name(post):
@@ -386,7 +404,9 @@ def test_schema_missing_display_name(post):
     assert "Missing required property 'displayName'" in error["message"]
 
 
-@pytest.mark.parametrize("audiences", ["me", "organization,family", "everyone, contacts"])
+@pytest.mark.parametrize(
+    "audiences", ["me", "organization,family", "everyone, contacts"]
+)
 def test_schema_audience_combinations_accepted(post, audiences):
     response = post({"displayName": "x", "allowedAudiences": audiences})
 
@@ -394,7 +414,9 @@ def test_schema_audience_combinations_accepted(post, audiences):
     assert response.get_json()["allowedAudiences"] == audiences
 
 
-@pytest.mark.parametrize("audiences", ["", "Organization", "organization,", "organization;family"])
+@pytest.mark.parametrize(
+    "audiences", ["", "Organization", "organization,", "organization;family"]
+)
 def test_schema_audience_invalid(post, audiences):
     error = error_of(post({"displayName": "x", "allowedAudiences": audiences}))
 
@@ -412,7 +434,10 @@ def test_schema_odata_type_must_name_skill(post):
 def test_schema_nested_odata_type_accepted(post):
     body = {
         "displayName": "x",
-        "inference": {"@odata.type": "#microsoft.graph.inferenceData", "confidenceScore": 1},
+        "inference": {
+            "@odata.type": "#microsoft.graph.inferenceData",
+            "confidenceScore": 1,
+        },
     }
     response = post(body)
 
@@ -449,9 +474,14 @@ def test_server_set_ignored_with_warning(post, app):
 
 
 def test_server_set_type_checked(post):
-    error = error_of(post({"displayName": "x", "id": 7, "createdDateTime": "2020-13-01"}))
+    error = error_of(
+        post({"displayName": "x", "id": 7, "createdDateTime": "2020-13-01"})
+    )
 
-    assert [detail["target"] for detail in error["details"]] == ["/id", "/createdDateTime"]
+    assert [detail["target"] for detail in error["details"]] == [
+        "/id",
+        "/createdDateTime",
+    ]
 
 
 def test_server_set_rejected_when_strict():
@@ -471,7 +501,9 @@ def test_server_set_rejected_when_strict():
 # Determinism
 
 
-def create_ids(config: Config, requests: list[tuple[str, str]]) -> dict[str, list[tuple]]:
+def create_ids(
+    config: Config, requests: list[tuple[str, str]]
+) -> dict[str, list[tuple]]:
     client = create_app(config).test_client()
     seen: dict[str, list[tuple]] = {}
     for user, name in requests:
@@ -482,7 +514,9 @@ def create_ids(config: Config, requests: list[tuple[str, str]]) -> dict[str, lis
             json={"displayName": name},
             headers={"Authorization": "Bearer t"},
         ).get_json()
-        seen.setdefault(user, []).append((body["id"], body["createdBy"]["user"]["displayName"]))
+        seen.setdefault(user, []).append(
+            (body["id"], body["createdBy"]["user"]["displayName"])
+        )
 
     return seen
 

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from mockgraph import Config, create_app
+from mockgraph.journal import Interaction, Journal, path_matches
+
+
+def make_record(**changes) -> Interaction:
+    fields = {
+        "seq": 0,
+        "time": "2024-01-01T00:00:00+00:00",
+        "method": "POST",
+        "path": "/beta/users/42/profile/skills",
+        "query": "",
+        "headers": {},
+        "body": None,
+        "status": 201,
+        "response_headers": {},
+        "response_body": None,
+        "operation": "createSkill",
+        "duration_ms": 1.0,
+    }
+    fields.update(changes)
+    return Interaction(**fields)
+
+
+def test_record_fields(post, sdk_body, app):
+    post(sdk_body, client_request_id="c-1")
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert record.seq == 1
+    assert record.method == "POST"
+    assert record.path == "/beta/users/42/profile/skills"
+    assert record.operation == "createSkill"
+    assert record.status == 201
+    assert json.loads(record.body) == sdk_body
+    assert record.headers["Authorization"] == "[redacted]"
+    assert record.headers["Client-Request-Id"] == "c-1"
+    assert record.response_headers["client-request-id"] == "c-1"
+    assert record.response_body["displayName"] == "Python"
+    assert record.duration_ms >= 0
+    assert record.errors == []
+
+
+def test_rejected_request_recorded_with_errors(post, app):
+    post({"displayName": "x", "proficiency": "guru"})
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert record.status == 400
+    assert record.errors == [
+        {
+            "pointer": "/proficiency",
+            "keyword": "enum",
+            "message": record.response_body["error"]["details"][0]["message"],
+        }
+    ]
+
+
+def test_unknown_route_recorded(client, app):
+    client.get("/beta/nowhere?x=1")
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert record.status == 404
+    assert record.operation == "unknownRoute"
+    assert record.query == "x=1"
+
+
+def test_non_utf8_body_recorded_as_base64(post, app):
+    post(b'{"displayName": "\xff"}')
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert record.body is None
+    assert record.body_base64 == "eyJkaXNwbGF5TmFtZSI6ICL/In0="
+
+
+def test_admin_requests_not_recorded(client, app):
+    client.get("/_mockgraph/health")
+    client.get("/_mockgraph/interactions")
+
+    assert len(app.extensions["mockgraph"].journal.records()) == 0
+
+
+def test_journal_bounded_counts_dropped():
+    journal = Journal(limit=3)
+    for _ in range(5):
+        journal.append(make_record())
+
+    records = journal.records()
+    assert [record.seq for record in records] == [3, 4, 5]
+    assert journal.dropped == 2
+
+
+def test_journal_limit_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        Journal(limit=0)
+
+
+def test_journal_thread_safe():
+    journal = Journal(limit=100_000)
+
+    def append_many():
+        for _ in range(500):
+            journal.append(make_record())
+
+    threads = [threading.Thread(target=append_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+
+    for thread in threads:
+        thread.join()
+
+    seqs = [record.seq for record in journal.records()]
+    assert len(seqs) == 4000
+    assert sorted(seqs) == list(range(1, 4001))
+
+
+def test_broken_sink_keeps_record():
+    journal = Journal()
+
+    def broken(record):
+        raise OSError("disk full")
+
+    journal.sinks.append(broken)
+    journal.append(make_record())
+
+    assert len(journal.records()) == 1
+
+
+def test_journal_file_gets_every_record(tmp_path, sdk_body):
+    path = tmp_path / "journal.jsonl"
+    app = create_app(Config(journal_file=str(path)))
+    client = app.test_client()
+    headers = {"Authorization": "Bearer secret-token"}
+    client.post("/beta/users/1/profile/skills", json=sdk_body, headers=headers)
+    client.post("/beta/users/1/profile/skills", data="{", headers=headers)
+    app.extensions["mockgraph"].close()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+    assert [line["status"] for line in lines] == [201, 400]
+    assert [line["seq"] for line in lines] == [1, 2]
+    assert "secret-token" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("/users/42/profile/skills", "/beta/users/42/profile/skills", True),
+        ("/beta/users/42/profile/skills", "/users/42/profile/skills", True),
+        ("/users/*/profile/skills", "/beta/users/a@b.c/profile/skills", True),
+        ("/users/42/profile/skills/", "/beta/users/42/profile/skills", True),
+        ("/users/43/profile/skills", "/beta/users/42/profile/skills", False),
+        ("/users/42/profile/skills", "/beta/users/42/profile/skills/abc", False),
+    ],
+)
+def test_path_matches(pattern, path, expected):
+    assert path_matches(pattern, path) is expected
+
+
+def test_admin_interactions_filters(post, sdk_body, client):
+    post(sdk_body)
+    post({"displayName": 1})
+    client.get("/beta/users/42/profile/skills", headers={"Authorization": "Bearer t"})
+
+    def count(query):
+        return client.get(f"/_mockgraph/interactions?{query}").get_json()["count"]
+
+    assert count("") == 3
+    assert count("method=post") == 2
+    assert count("status=400") == 1
+    assert count("operation=listSkills") == 1
+    assert count("path=/users/42/profile/skills") == 3
+    assert count("path=/users/7/profile/skills") == 0
+
+
+def test_admin_interactions_bad_status(client):
+    response = client.get("/_mockgraph/interactions?status=ok")
+
+    assert response.status_code == 400
+    assert "'ok'" in response.get_json()["error"]["message"]
+
+
+def test_admin_delete_interactions(post, sdk_body, client):
+    post(sdk_body)
+    response = client.delete("/_mockgraph/interactions")
+
+    assert response.status_code == 204
+    assert client.get("/_mockgraph/interactions").get_json()["count"] == 0
+
+
+def test_admin_health(client):
+    body = client.get("/_mockgraph/health").get_json()
+
+    assert body["status"] == "ok"
+    assert body["seed"] == 1
+    assert len(body["schemaVersion"]) == 16
+
+
+def test_graph_route_cannot_shadow_admin(client):
+    response = client.get("/beta/_mockgraph/health")
+
+    assert response.status_code == 404
