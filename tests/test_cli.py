@@ -128,14 +128,19 @@ class Served:
         return connection
 
     def stop(self) -> str:
+        if self.process.stdout.closed:
+            return "".join(self.lines)
+
         for connection in self.connections:
             connection.close()
 
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
-        output, _ = self.process.communicate(timeout=30)
-        self.lines.append(output or "")
+        self.process.wait(timeout=30)
+        # Read through the same buffered pipe as readline(), which may hold lines already.
+        self.lines.append(self.process.stdout.read())
+        self.process.stdout.close()
         return "".join(self.lines)
 
 
