@@ -18,7 +18,7 @@ from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
 from .http import json_response
-from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
+from .journal import Interaction, Journal, redact_header
 from .jsonl import JsonLinesWriter
 from .validation import SchemaSet
 from .store import MemoryStore, SkillStore
@@ -97,10 +97,12 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     app.extensions["mockgraph"] = state
     app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import admin, routes
+    from . import admin, contract_admin, routes
 
     routes.register(app)
     app.register_blueprint(admin.blueprint, url_prefix=ADMIN_PREFIX)
+    app.register_blueprint(contract_admin.blueprint, url_prefix=ADMIN_PREFIX)
+    contract_admin.attach_recorder(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_error_handler(GraphError, _graph_error)
@@ -151,10 +153,7 @@ def _record(response: Response) -> None:
         except UnicodeDecodeError:
             encoded = base64.b64encode(raw_body).decode("ascii")
 
-    headers = {
-        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
-        for name, value in request.headers.items()
-    }
+    headers = {name: redact_header(name, value) for name, value in request.headers.items()}
     payload = g.get("response_payload")
     if payload is None and response.direct_passthrough is False and response.status_code != 204:
         payload = response.get_data(as_text=True)
