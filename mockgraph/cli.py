@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
-from .config import DEFAULT_PORT, Config
+from .config import DEFAULT_CONSUMER, DEFAULT_PORT, Config
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -52,6 +52,9 @@ def cli(verbose: bool) -> None:
 @click.option("--journal-file", type=click.Path(dir_okay=False), help="Also append every interaction to this JSON Lines file.")
 @click.option("--me", "me_user", default=DEFAULT_ME_USER, show_default=True, help="User id or principal name that /me stands for.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
+@click.option("--record", "record_file", type=click.Path(dir_okay=False), help="Record a Pact contract to this file, written on shutdown and on POST /_mockgraph/contract.")
+@click.option("--record-errors", is_flag=True, help="Also record requests the mock rejected in the contract.")
+@click.option("--consumer", default=DEFAULT_CONSUMER, show_default=True, help="Consumer name written in the recorded contract.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads that answer requests.")
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
@@ -78,7 +81,22 @@ def serve(threads: int, **options: Any) -> None:
         pass
     finally:
         server.close()
+        _write_contract(app)
         logger.info("mockgraph stopped")
+
+
+def _write_contract(app: Any) -> None:
+    from .contract_admin import get_recorder
+
+    recorder = get_recorder(app)
+    path = app.extensions["mockgraph"].config.record_file
+    if recorder is None or path is None:
+        return
+
+    try:
+        recorder.write(path)
+    except OSError:
+        logger.exception("failed to write the contract to %s", path)
 
 
 @cli.command()
@@ -110,6 +128,11 @@ def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: st
             click.echo(f"  warning: {warning}")
 
     sys.exit(1 if failed else 0)
+
+
+from .cli_verify import verify  # noqa: E402 (registered after the group exists)
+
+cli.add_command(verify)
 
 
 def main() -> None:

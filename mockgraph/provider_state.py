@@ -22,8 +22,9 @@ from urllib.parse import unquote
 from .app import MockGraphState
 from .contract_rules import Stabilizer
 from .errors import GraphError
+from .fakedata import graph_timestamp
 from .journal import Interaction
-from .validation import RESOURCE_SCHEMA
+from .validation import ANNOTATIONS, RESOURCE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,21 @@ def _invalid(message: str, target: str) -> GraphError:
     return GraphError(400, "invalidRequest", message, target=target)
 
 
+def _complete(state: MockGraphState, skill: Skill) -> Skill:
+    """Return ``skill`` with every property present, as the store keeps skills.
+
+    Absent properties become null, and absent timestamps the current time, so a state
+    written by hand may list only the properties it cares about.
+    """
+    complete = {name: skill.get(name) for name in state.schemas.properties if name not in ANNOTATIONS}
+    now = graph_timestamp()
+    for name in ("createdDateTime", "lastModifiedDateTime"):
+        if complete.get(name) is None:
+            complete[name] = now
+
+    return complete
+
+
 def apply_state(state: MockGraphState, name: str, params: Any) -> None:
     """Put the mock into provider state ``name``.
 
@@ -131,7 +147,7 @@ def apply_state(state: MockGraphState, name: str, params: Any) -> None:
             reason = details[0].message if details else "expected a skill object with an 'id'."
             raise _invalid(f"Invalid skill at 'params.skills[{index}]': {reason}", f"params.skills[{index}]")
 
-    state.store.load({user: skills})
+    state.store.load({user: [_complete(state, skill) for skill in skills]})
     for _ in range(creates):
         # Under a seed, skill ids are drawn from the user's create counter; advancing it
         # keeps new ids from colliding with the ones in the state.
