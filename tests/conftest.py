@@ -11,6 +11,9 @@ from werkzeug.test import TestResponse
 
 from mockgraph import Config, create_app
 
+# pytester runs pytest inside a test, for the plugin tests.
+pytest_plugins = ["pytester"]
+
 AUTH = {"Authorization": "Bearer test-token"}
 # The body the Graph beta SDK sends for a typical create.
 SDK_BODY: dict[str, Any] = {
@@ -59,3 +62,4 @@ def post(client: FlaskClient) -> Post:
         return client.post(path, data=data, headers=merged)
 
     return send
+
