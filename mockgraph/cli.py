@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .cli_verify import verify
 from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
 from .config import DEFAULT_CONSUMER, DEFAULT_PORT, Config
 from .errors import GraphError
@@ -129,8 +130,6 @@ def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: st
 
     sys.exit(1 if failed else 0)
 
-
-from .cli_verify import verify  # noqa: E402 (registered after the group exists)
 
 cli.add_command(verify)
 

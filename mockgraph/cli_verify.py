@@ -49,8 +49,16 @@ EXIT_UNUSABLE = 2
     help="Credential sent in place of a redacted Authorization value "
     "(also read from MOCKGRAPH_TOKEN).",
 )
-@click.option("--schema-only", is_flag=True, help="Only check recorded request bodies against the schemas.")
-@click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
+@click.option(
+    "--schema-only",
+    is_flag=True,
+    help="Only check recorded request bodies against the schemas.",
+)
+@click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of JSON Schema files to use instead of the shipped ones.",
+)
 def verify(
     contracts: tuple[str, ...],
     provider_url: str | None,
@@ -80,7 +88,9 @@ def run_verify(
             return EXIT_UNUSABLE
 
         if not http_interactions(document):
-            click.echo(f"{path}: no HTTP interactions to verify; record some before verifying.")
+            click.echo(
+                f"{path}: no HTTP interactions to verify; record some before verifying."
+            )
             failed += 1
             continue
 
@@ -122,7 +132,9 @@ def _replay(
     else:
         state_url = state_url or find_state_url(provider_url)
         if state_url is None:
-            click.echo("  note: provider states are not set up; the provider is not a mockgraph.")
+            click.echo(
+                "  note: provider states are not set up; the provider is not a mockgraph."
+            )
 
         provider = HttpProvider(provider_url, state_url)
 
@@ -145,9 +157,13 @@ def _print_result(result: InteractionResult) -> None:
 
 def _check_schemas(document: dict[str, Any], schema_dir: str | None) -> tuple[int, int]:
     schemas = SchemaSet.load(schema_dir)
-    recorded = ((document.get("metadata") or {}).get("mockgraph") or {}).get("schemaVersion")
+    recorded = ((document.get("metadata") or {}).get("mockgraph") or {}).get(
+        "schemaVersion"
+    )
     if recorded is not None and recorded != schemas.version:
-        click.echo(f"  note: recorded with schema version {recorded}, checking with {schemas.version}")
+        click.echo(
+            f"  note: recorded with schema version {recorded}, checking with {schemas.version}"
+        )
 
     passed = failed = 0
     for result in check_contract(document, schemas):
@@ -160,6 +176,8 @@ def _check_schemas(document: dict[str, Any], schema_dir: str | None) -> tuple[in
             failed += 1
             click.echo(f"  FAIL  {result.description}")
             for detail in result.details:
-                click.echo(f"        {detail.target or '/'}: {detail.keyword or detail.code}: {detail.message}")
+                click.echo(
+                    f"        {detail.target or '/'}: {detail.keyword or detail.code}: {detail.message}"
+                )
 
     return passed, failed

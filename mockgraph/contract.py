@@ -52,9 +52,15 @@ TRANSPORT_HEADERS = frozenset(
 )
 
 
-def _body_part(text: str | None, encoded: str | None, content_type: str | None) -> dict[str, Any] | None:
+def _body_part(
+    text: str | None, encoded: str | None, content_type: str | None
+) -> dict[str, Any] | None:
     if encoded is not None:
-        return {"content": encoded, "contentType": content_type or "application/octet-stream", "encoded": "base64"}
+        return {
+            "content": encoded,
+            "contentType": content_type or "application/octet-stream",
+            "encoded": "base64",
+        }
 
     if text is None or text == "":
         return None
@@ -102,7 +108,9 @@ def request_part(record: Interaction) -> dict[str, Any]:
     if headers:
         request["headers"] = headers
 
-    body = _body_part(record.body, record.body_base64, _header(record.headers, "Content-Type"))
+    body = _body_part(
+        record.body, record.body_base64, _header(record.headers, "Content-Type")
+    )
     if body is not None:
         request["body"] = body
 
@@ -132,7 +140,11 @@ def response_part(record: Interaction) -> dict[str, Any]:
         if isinstance(payload, str):
             body = _body_part(payload, None, content_type)
         else:
-            body = {"content": payload, "contentType": content_type or "application/json", "encoded": False}
+            body = {
+                "content": payload,
+                "contentType": content_type or "application/json",
+                "encoded": False,
+            }
 
         if body is not None and not isinstance(body["content"], str):
             body["content"], body_rules = stabilizer.body(body["content"])
@@ -140,7 +152,11 @@ def response_part(record: Interaction) -> dict[str, Any]:
         if body is not None:
             response["body"] = body
 
-    rules = {name: value for name, value in (("body", body_rules), ("header", header_rules)) if value}
+    rules = {
+        name: value
+        for name, value in (("body", body_rules), ("header", header_rules))
+        if value
+    }
     if rules:
         response["matchingRules"] = rules
 
@@ -206,7 +222,11 @@ class ContractRecorder:
     __call__ = add
 
     def _interaction(
-        self, record: Interaction, key: str, request: dict[str, Any], states: list[dict[str, Any]]
+        self,
+        record: Interaction,
+        key: str,
+        request: dict[str, Any],
+        states: list[dict[str, Any]],
     ) -> dict[str, Any]:
         target = record.path + (f"?{record.query}" if record.query else "")
         description = f"{record.method} {target}"
@@ -253,7 +273,9 @@ class ContractRecorder:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.document(), indent=2, ensure_ascii=False) + "\n"
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}."
+        )
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 file.write(text)

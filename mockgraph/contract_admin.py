@@ -101,7 +101,10 @@ def change_state() -> Response:
     name = body.get("state", "")
     if not isinstance(name, str):
         raise GraphError(
-            400, "invalidRequest", f"Invalid value {name!r} for 'state': expected a string.", target="state"
+            400,
+            "invalidRequest",
+            f"Invalid value {name!r} for 'state': expected a string.",
+            target="state",
         )
 
     action = body.get("action", "setup")

@@ -29,17 +29,23 @@ ERROR_DATE_EXAMPLE = "2024-01-01T00:00:00"
 REQUEST_ID_EXAMPLE = "00000000-0000-0000-0000-000000000000"
 ORIGIN_EXAMPLE = "http://localhost"
 
-GUID_REGEX = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+GUID_REGEX = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 # Graph writes seven fractional digits and Z; other precisions and offsets are accepted.
-TIMESTAMP_REGEX = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$"
+TIMESTAMP_REGEX = (
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$"
+)
 ERROR_DATE_REGEX = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$"
 
 TIMESTAMP_KEYS = frozenset({"createdDateTime", "lastModifiedDateTime"})
-LINK_KEYS = frozenset({"@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.id"})
+LINK_KEYS = frozenset(
+    {"@odata.context", "@odata.nextLink", "@odata.deltaLink", "@odata.id"}
+)
 IDENTITY_SET_KEYS = frozenset({"createdBy", "lastModifiedBy"})
 
-# Response headers a contract names; others (Date, Server, Content-Length, ...) vary
-# between servers and say nothing about the API.
+# Response headers a contract names. Others (Date, Server, Content-Length, ...) vary
+# between servers and are not part of the API.
 CONTRACT_RESPONSE_HEADERS = (
     "Content-Type",
     "Location",
@@ -51,12 +57,14 @@ CONTRACT_RESPONSE_HEADERS = (
     "Allow",
 )
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_GUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _FULL_GUID = re.compile(GUID_REGEX)
 
 
-# The characters that are special in both Python's re and the Rust regex crate that
-# Pact's core uses; escaping only these keeps a pattern valid in both engines.
+# Only these characters are escaped, because they are special in both Python's re and
+# the Rust regex crate of Pact's core, so a pattern stays valid in both engines.
 _REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
 
@@ -125,10 +133,16 @@ class Stabilizer:
 
     def _walk(self, value: Any, path: tuple[Token, ...], rules: dict[str, Any]) -> Any:
         if isinstance(value, dict):
-            return {key: self._walk(item, (*path, key), rules) for key, item in value.items()}
+            return {
+                key: self._walk(item, (*path, key), rules)
+                for key, item in value.items()
+            }
 
         if isinstance(value, list):
-            return [self._walk(item, (*path, index), rules) for index, item in enumerate(value)]
+            return [
+                self._walk(item, (*path, index), rules)
+                for index, item in enumerate(value)
+            ]
 
         replacement, rule = self._leaf(value, path)
         if rule is not None:
@@ -136,7 +150,9 @@ class Stabilizer:
 
         return replacement
 
-    def _leaf(self, value: Any, path: tuple[Token, ...]) -> tuple[Any, dict[str, Any] | None]:
+    def _leaf(
+        self, value: Any, path: tuple[Token, ...]
+    ) -> tuple[Any, dict[str, Any] | None]:
         if not isinstance(value, str) or not path:
             return value, None
 
@@ -179,7 +195,7 @@ class Stabilizer:
     ) -> tuple[dict[str, list[str]], dict[str, Any]]:
         """Return the contract's response headers in stable form and their rules.
 
-        Without a body, the Content-Type says nothing and is left out.
+        Without a body, the Content-Type has no meaning and is left out.
         """
         by_name = {name.lower(): (name, value) for name, value in headers.items()}
         if not has_body:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .journal import Interaction, path_matches
-from .matching import MISSING, Mismatch, subset_mismatches
+from .matching import MISSING, Mismatch, Token, json_type, pointer_of
 
 # How many near misses a failure message shows.
 NEAREST_LIMIT = 3
@@ -56,18 +57,26 @@ class Expectation:
         """List how ``record`` differs from this expectation; empty when it matches."""
         found: list[Mismatch] = []
         if record.method != self.method:
-            found.append(Mismatch("method", self.method, record.method, "method differs"))
+            found.append(
+                Mismatch("method", self.method, record.method, "method differs")
+            )
 
         if not path_matches(self.path, record.path):
-            found.append(Mismatch("path", self.path, record.path, "path does not match"))
+            found.append(
+                Mismatch("path", self.path, record.path, "path does not match")
+            )
 
         if self.json is not MISSING:
             body = request_json(record)
             if body is MISSING:
-                found.append(Mismatch("body", self.json, record.body, "body is not JSON"))
+                found.append(
+                    Mismatch("body", self.json, record.body, "body is not JSON")
+                )
             else:
                 found.extend(
-                    Mismatch("body" + item.pointer, item.expected, item.actual, item.reason)
+                    Mismatch(
+                        "body" + item.pointer, item.expected, item.actual, item.reason
+                    )
                     for item in subset_mismatches(self.json, body)
                 )
 
@@ -87,7 +96,9 @@ class Expectation:
             return None
 
         wanted = "at least once" if self.times is None else f"{self.times} time(s)"
-        lines = [f"expected {self.describe()} {wanted}, but it was requested {len(matched)} time(s)."]
+        lines = [
+            f"expected {self.describe()} {wanted}, but it was requested {len(matched)} time(s)."
+        ]
         if matched:
             lines.append("  Matching requests:")
             lines += [f"    {record.summary()}" for record in matched]
@@ -105,7 +116,9 @@ def nearest_requests(expectation: Expectation, records: list[Interaction]) -> li
     wanted = f"{expectation.method} {expectation.path}"
 
     def distance(record: Interaction) -> tuple[int, float]:
-        similarity = difflib.SequenceMatcher(None, wanted, f"{record.method} {record.path}").ratio()
+        similarity = difflib.SequenceMatcher(
+            None, wanted, f"{record.method} {record.path}"
+        ).ratio()
         return (len(expectation.differences(record)), -similarity)
 
     lines = ["  Nearest requests made:"]
@@ -117,9 +130,61 @@ def nearest_requests(expectation: Expectation, records: list[Interaction]) -> li
     return lines
 
 
-def check_all(expectations: Iterable[Expectation], records: Iterable[Interaction]) -> None:
+def check_all(
+    expectations: Iterable[Expectation], records: Iterable[Interaction]
+) -> None:
     """Raise AssertionError listing every expectation that ``records`` do not meet."""
     records = list(records)
     failures = [failure for item in expectations if (failure := item.failure(records))]
     if failures:
-        raise AssertionError(f"{len(failures)} mockgraph expectation(s) not met:\n" + "\n".join(failures))
+        raise AssertionError(
+            f"{len(failures)} mockgraph expectation(s) not met:\n" + "\n".join(failures)
+        )
+
+
+def subset_mismatches(
+    expected: Any, actual: Any, path: tuple[Token, ...] = ()
+) -> list[Mismatch]:
+    """List where ``actual`` fails to contain ``expected``.
+
+    Objects match when every expected key is present with a matching value, whatever
+    other keys ``actual`` has. Arrays must have the same length, item by item. Other
+    values must be equal and of the same JSON type (``1`` does not match ``True``).
+    """
+    pointer = pointer_of(path)
+    if actual is MISSING:
+        return [Mismatch(pointer, expected, None, "missing")]
+
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [
+                Mismatch(
+                    pointer,
+                    expected,
+                    actual,
+                    f"expected an object, got a {json_type(actual)}",
+                )
+            ]
+
+        mismatches: list[Mismatch] = []
+        for key, value in expected.items():
+            mismatches += subset_mismatches(
+                value, actual.get(key, MISSING), (*path, key)
+            )
+
+        return mismatches
+
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [Mismatch(pointer, expected, actual, "arrays differ")]
+
+        mismatches = []
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            mismatches += subset_mismatches(want, got, (*path, index))
+
+        return mismatches
+
+    if expected == actual and json_type(expected) == json_type(actual):
+        return []
+
+    return [Mismatch(pointer, expected, actual, "values differ")]

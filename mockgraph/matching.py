@@ -5,7 +5,7 @@ Matching rules are kept as in a Pact V4 file: a mapping from a path such as
 A value with no rule of its own must equal the expected value, unless an ancestor has
 a type rule, which then applies to everything below it. Objects may carry keys the
 expectation does not name; arrays must have the expected length unless a type rule
-with ``min`` or ``max`` says otherwise.
+with ``min`` or ``max`` allows otherwise.
 
 Supported matchers: ``equality``, ``type``, ``min``/``max``/``minType``/``maxType``,
 ``regex``, ``include``, ``integer``, ``decimal``, ``number``, ``boolean``, ``null``,
@@ -98,7 +98,9 @@ def parse_rule_path(path: str) -> tuple[Token, ...]:
     while position < len(path):
         found = _RULE_PATH_TOKEN.match(path, position)
         if found is None:
-            raise ValueError(f"invalid matching rule path {path!r} at offset {position}")
+            raise ValueError(
+                f"invalid matching rule path {path!r} at offset {position}"
+            )
 
         name, quoted, index = found.groups()
         if name is not None:
@@ -132,7 +134,11 @@ class RuleSet:
 
     def direct(self, path: tuple[Token, ...]) -> dict[str, Any] | None:
         """Return the rule written for exactly ``path``, preferring one without wildcards."""
-        fitting = [(rule_path, rule) for rule_path, rule in self._rules if _path_fits(rule_path, path)]
+        fitting = [
+            (rule_path, rule)
+            for rule_path, rule in self._rules
+            if _path_fits(rule_path, path)
+        ]
         if not fitting:
             return None
 
@@ -144,7 +150,9 @@ class RuleSet:
         for depth in range(len(path) - 1, -1, -1):
             rule = self.direct(path[:depth])
             if rule is not None:
-                return any(m.get("match") in TYPE_MATCHERS for m in rule.get("matchers", []))
+                return any(
+                    m.get("match") in TYPE_MATCHERS for m in rule.get("matchers", [])
+                )
 
         return False
 
@@ -253,7 +261,9 @@ def _check_status(matcher: dict[str, Any], actual: Any) -> str | None:
 
 def check_rule(rule: dict[str, Any], expected: Any, actual: Any) -> list[str]:
     """Apply a rule's matchers with its ``combine`` (AND or OR); return the failures."""
-    reasons = [check_matcher(matcher, expected, actual) for matcher in rule.get("matchers", [])]
+    reasons = [
+        check_matcher(matcher, expected, actual) for matcher in rule.get("matchers", [])
+    ]
     failures = [reason for reason in reasons if reason is not None]
     if rule.get("combine", "AND").upper() == "OR" and len(failures) < len(reasons):
         return []
@@ -261,7 +271,9 @@ def check_rule(rule: dict[str, Any], expected: Any, actual: Any) -> list[str]:
     return failures
 
 
-def compare(expected: Any, actual: Any, rules: dict[str, Any] | None = None) -> list[Mismatch]:
+def compare(
+    expected: Any, actual: Any, rules: dict[str, Any] | None = None
+) -> list[Mismatch]:
     """Compare ``actual`` with ``expected`` under body matching ``rules``."""
     return _compare(expected, actual, (), RuleSet(rules), cascade=False)
 
@@ -288,12 +300,16 @@ def _compare(
     if isinstance(expected, dict) and isinstance(actual, dict):
         mismatches: list[Mismatch] = []
         for key, value in expected.items():
-            mismatches += _compare(value, actual.get(key, MISSING), (*path, key), rules, cascade)
+            mismatches += _compare(
+                value, actual.get(key, MISSING), (*path, key), rules, cascade
+            )
 
         return mismatches
 
     if isinstance(expected, list) and isinstance(actual, list):
-        return _compare_lists(expected, actual, path, rules, cascade or rule is not None)
+        return _compare_lists(
+            expected, actual, path, rules, cascade or rule is not None
+        )
 
     if cascade:
         if expected is None or json_type(expected) == json_type(actual):
@@ -309,7 +325,11 @@ def _compare(
 
 
 def _compare_lists(
-    expected: list[Any], actual: list[Any], path: tuple[Token, ...], rules: RuleSet, by_type: bool
+    expected: list[Any],
+    actual: list[Any],
+    path: tuple[Token, ...],
+    rules: RuleSet,
+    by_type: bool,
 ) -> list[Mismatch]:
     if by_type:
         # Under a type rule every actual item is checked against the first expected
@@ -333,40 +353,3 @@ def _compare_lists(
         mismatches += _compare(want, got, (*path, index), rules, cascade=False)
 
     return mismatches
-
-
-def subset_mismatches(expected: Any, actual: Any, path: tuple[Token, ...] = ()) -> list[Mismatch]:
-    """List where ``actual`` fails to contain ``expected``.
-
-    Objects match when every expected key is present with a matching value, whatever
-    other keys ``actual`` has. Arrays must have the same length, item by item. Other
-    values must be equal and of the same JSON type (``1`` does not match ``True``).
-    """
-    pointer = pointer_of(path)
-    if actual is MISSING:
-        return [Mismatch(pointer, expected, None, "missing")]
-
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return [Mismatch(pointer, expected, actual, f"expected an object, got a {json_type(actual)}")]
-
-        mismatches: list[Mismatch] = []
-        for key, value in expected.items():
-            mismatches += subset_mismatches(value, actual.get(key, MISSING), (*path, key))
-
-        return mismatches
-
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return [Mismatch(pointer, expected, actual, "arrays differ")]
-
-        mismatches = []
-        for index, (want, got) in enumerate(zip(expected, actual)):
-            mismatches += subset_mismatches(want, got, (*path, index))
-
-        return mismatches
-
-    if expected == actual and json_type(expected) == json_type(actual):
-        return []
-
-    return [Mismatch(pointer, expected, actual, "values differ")]

@@ -6,11 +6,10 @@ for that user so far. A verifier sets that state before it replays the request, 
 ``GET`` of a skill created earlier in the same test finds it.
 
 The recorder cannot read the store as it was before each request, because requests may
-run concurrently. It follows the store through the responses instead: a 201 create, a
-200 get or update and a 204 delete change one skill, and a 200 list without query
-options and without a next page replaces all of a user's skills. Skills that only ever
-existed in the store (never returned to the client) are therefore absent from the
-state.
+run concurrently. It follows the store through the responses instead. A 201 create, a
+200 get or update and a 204 delete change one skill. A 200 list without query options
+and without a next page replaces all of a user's skills. Skills that were never
+returned to the client are therefore absent from the state.
 """
 
 from __future__ import annotations
@@ -71,20 +70,36 @@ class StoreModel:
         skills = self._skills.setdefault(record.user, {})
         body = record.response_body
         operation = record.operation
-        if operation == "createSkill" and record.status == 201 and isinstance(body, dict):
+        if (
+            operation == "createSkill"
+            and record.status == 201
+            and isinstance(body, dict)
+        ):
             skills[str(body.get("id"))] = body
             self._creates[record.user] = self._creates.get(record.user, 0) + 1
-        elif operation in ("getSkill", "updateSkill") and record.status == 200:
-            if isinstance(body, dict) and not record.query and "id" in body:
-                skills[str(body["id"])] = body
+        elif (
+            operation in ("getSkill", "updateSkill")
+            and record.status == 200
+            and isinstance(body, dict)
+            and not record.query  # $select may leave properties out of the body
+            and "id" in body
+        ):
+            skills[str(body["id"])] = body
         elif operation == "deleteSkill" and record.status == 204:
             skills.pop(unquote(record.path.rstrip("/").rsplit("/", 1)[-1]), None)
         elif operation == "listSkills" and record.status == 200 and not record.query:
-            if isinstance(body, dict) and "@odata.nextLink" not in body:
-                items = body.get("value")
-                if isinstance(items, list):
-                    skills.clear()
-                    skills.update((str(item.get("id")), item) for item in items)
+            self._observe_list(skills, body)
+
+    @staticmethod
+    def _observe_list(skills: dict[str, Skill], body: Any) -> None:
+        # Only a list without a next page contains all of the user's skills.
+        if not isinstance(body, dict) or "@odata.nextLink" in body:
+            return
+
+        items = body.get("value")
+        if isinstance(items, list):
+            skills.clear()
+            skills.update((str(item.get("id")), item) for item in items)
 
 
 def _invalid(message: str, target: str) -> GraphError:
@@ -97,7 +112,11 @@ def _complete(state: MockGraphState, skill: Skill) -> Skill:
     Absent properties become null, and absent timestamps the current time, so a state
     written by hand may list only the properties it cares about.
     """
-    complete = {name: skill.get(name) for name in state.schemas.properties if name not in ANNOTATIONS}
+    complete = {
+        name: skill.get(name)
+        for name in state.schemas.properties
+        if name not in ANNOTATIONS
+    }
     now = graph_timestamp()
     for name in ("createdDateTime", "lastModifiedDateTime"):
         if complete.get(name) is None:
@@ -124,16 +143,24 @@ def apply_state(state: MockGraphState, name: str, params: Any) -> None:
         )
 
     if not isinstance(params, dict):
-        raise _invalid(f"Invalid provider state params {params!r}: expected an object.", "params")
+        raise _invalid(
+            f"Invalid provider state params {params!r}: expected an object.", "params"
+        )
 
     user = params.get("user")
     skills = params.get("skills", [])
     creates = params.get("creates", 0)
     if not isinstance(user, str) or not user:
-        raise _invalid(f"Invalid value {user!r} for 'params.user': expected a user key.", "params.user")
+        raise _invalid(
+            f"Invalid value {user!r} for 'params.user': expected a user key.",
+            "params.user",
+        )
 
     if not isinstance(skills, list):
-        raise _invalid(f"Invalid value {skills!r} for 'params.skills': expected an array.", "params.skills")
+        raise _invalid(
+            f"Invalid value {skills!r} for 'params.skills': expected an array.",
+            "params.skills",
+        )
 
     if isinstance(creates, bool) or not isinstance(creates, int) or creates < 0:
         raise _invalid(
@@ -143,9 +170,20 @@ def apply_state(state: MockGraphState, name: str, params: Any) -> None:
 
     for index, skill in enumerate(skills):
         details = state.schemas.validate(RESOURCE_SCHEMA, skill)
-        if details or not isinstance(skill, dict) or not isinstance(skill.get("id"), str):
-            reason = details[0].message if details else "expected a skill object with an 'id'."
-            raise _invalid(f"Invalid skill at 'params.skills[{index}]': {reason}", f"params.skills[{index}]")
+        if (
+            details
+            or not isinstance(skill, dict)
+            or not isinstance(skill.get("id"), str)
+        ):
+            reason = (
+                details[0].message
+                if details
+                else "expected a skill object with an 'id'."
+            )
+            raise _invalid(
+                f"Invalid skill at 'params.skills[{index}]': {reason}",
+                f"params.skills[{index}]",
+            )
 
     state.store.load({user: [_complete(state, skill) for skill in skills]})
     for _ in range(creates):

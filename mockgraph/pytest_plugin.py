@@ -17,7 +17,8 @@ Recording is not supported under pytest-xdist: each worker would write its own f
 
 from __future__ import annotations
 
-from typing import Any, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     contracts = config.stash.get(CONTRACTS_KEY, None)
     for path, count in config.stash.get(WRITTEN_KEY, []):
-        terminalreporter.write_line(f"mockgraph: wrote {count} interaction(s) to {path}")
+        terminalreporter.write_line(
+            f"mockgraph: wrote {count} interaction(s) to {path}"
+        )
 
     if contracts is not None and contracts.unseeded:
         terminalreporter.write_line(
@@ -103,7 +106,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
         item.stash[CALL_REPORT_KEY] = report
@@ -111,7 +116,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     server = item.stash.get(SERVER_KEY, None)
     if server is not None and report.failed:
         report.sections.append(
-            (f"mockgraph interactions {report.when}", interactions_section(server.interactions))
+            (
+                f"mockgraph interactions {report.when}",
+                interactions_section(server.interactions),
+            )
         )
 
     return report
@@ -141,7 +149,9 @@ def mockgraph_server() -> Iterator[MockGraph]:
 
 @pytest.fixture
 def mockgraph(
-    request: pytest.FixtureRequest, mockgraph_server: MockGraph, mockgraph_config: Config
+    request: pytest.FixtureRequest,
+    mockgraph_server: MockGraph,
+    mockgraph_config: Config,
 ) -> Iterator[MockGraph]:
     """A running mock with no skills, an empty journal and no expectations.
 
@@ -164,7 +174,9 @@ def mockgraph(
     request.node.stash[SERVER_KEY] = server
     yield server
 
-    strict = _marker_option(request, "strict", request.config.getoption("mockgraph_strict"))
+    strict = _marker_option(
+        request, "strict", request.config.getoption("mockgraph_strict")
+    )
     problems = [crashed_requests(server), unmet_expectations(server)]
     if strict:
         problems.append(rejected_requests(server))
@@ -173,7 +185,10 @@ def mockgraph(
     call_report = request.node.stash.get(CALL_REPORT_KEY, None)
     contracts = request.config.stash.get(CONTRACTS_KEY, None)
     if contracts is not None:
-        consumer = request.config.getoption("mockgraph_consumer") or request.config.rootpath.name
+        consumer = (
+            request.config.getoption("mockgraph_consumer")
+            or request.config.rootpath.name
+        )
         consumer = _marker_option(request, "consumer", consumer)
         if not failures and call_report is not None and call_report.passed:
             contracts.add_test(consumer, request.node.nodeid, server)

@@ -1,11 +1,11 @@
-"""What the pytest plugin does besides fixtures and hooks: contracts, reports, checks."""
+"""Helpers of the pytest plugin: contract recording, report sections, end checks."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .contract import DEFAULT_PROVIDER, ContractRecorder, contract_file_name
 from .contract_admin import contract_metadata
@@ -23,7 +23,12 @@ class ContractSession:
     :param record_errors: also record requests the mock rejected.
     """
 
-    def __init__(self, directory: str | Path, provider: str = DEFAULT_PROVIDER, record_errors: bool = False) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        provider: str = DEFAULT_PROVIDER,
+        record_errors: bool = False,
+    ) -> None:
         self.directory = Path(directory)
         self.provider = provider
         self.record_errors = record_errors
@@ -57,7 +62,9 @@ class ContractSession:
         """Write one file per consumer; return each path with its interaction count."""
         written = []
         for consumer, recorder in sorted(self.recorders.items()):
-            path = recorder.write(self.directory / contract_file_name(consumer, self.provider))
+            path = recorder.write(
+                self.directory / contract_file_name(consumer, self.provider)
+            )
             written.append((path, len(recorder)))
 
         return written

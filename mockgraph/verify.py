@@ -3,11 +3,11 @@
 The provider is either a fresh mockgraph in this process (the default) or any HTTP
 server given by URL, the real Graph service included. Before each request the
 interaction's provider states are set: directly on the in-process mock, or through
-``POST /_mockgraph/provider-states`` on a server that answers
-``GET /_mockgraph/health`` as mockgraph does. Other servers get no state set up.
+``POST /_mockgraph/provider-states`` on a server whose ``GET /_mockgraph/health``
+returns mockgraph's ``{"status": "ok"}``. Other servers get no state set up.
 
-Each response is checked for its status, for the headers the contract names, and for
-its body under the contract's matching rules. Every mismatch is reported with the JSON
+Each response is checked by :func:`mockgraph.response_check.check_response`. Every
+mismatch is reported with the JSON
 pointer of the value in the response (``/status``, ``/headers/Location``,
 ``/body/id``), the expected value and the actual one.
 """
@@ -25,7 +25,8 @@ import requests
 
 from .config import Config
 from .journal import REDACTED
-from .matching import MISSING, Mismatch, RuleSet, check_rule, compare
+from .matching import Mismatch
+from .response_check import Reply, body_bytes, check_response, header_values
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,6 @@ _PATH_SAFE = "/@:$!'()*+,;=-._~"
 
 class ContractError(ValueError):
     """A contract file that cannot be read or is not a Pact HTTP contract."""
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass
@@ -61,7 +55,9 @@ class InteractionResult:
 class Provider(Protocol):
     def set_state(self, name: str, params: Any) -> None: ...
 
-    def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Reply: ...
+    def send(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> Reply: ...
 
 
 def load_contract(path: str | Path) -> dict[str, Any]:
@@ -69,11 +65,17 @@ def load_contract(path: str | Path) -> dict[str, Any]:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
-        raise ContractError(f"cannot read contract {str(path)!r}: {err.strerror or err}") from None
+        raise ContractError(
+            f"cannot read contract {str(path)!r}: {err.strerror or err}"
+        ) from None
     except ValueError as err:
-        raise ContractError(f"contract {str(path)!r} is not valid JSON: {err}") from None
+        raise ContractError(
+            f"contract {str(path)!r} is not valid JSON: {err}"
+        ) from None
 
-    if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
+    if not isinstance(document, dict) or not isinstance(
+        document.get("interactions"), list
+    ):
         raise ContractError(
             f"contract {str(path)!r} has no 'interactions' array; expected a Pact JSON file."
         )
@@ -86,32 +88,9 @@ def http_interactions(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         item
         for item in document["interactions"]
-        if isinstance(item, dict) and item.get("type", "Synchronous/HTTP") == "Synchronous/HTTP"
+        if isinstance(item, dict)
+        and item.get("type", "Synchronous/HTTP") == "Synchronous/HTTP"
     ]
-
-
-def _header_values(headers: Any) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for name, value in (headers or {}).items():
-        result[name] = ", ".join(value) if isinstance(value, list) else str(value)
-
-    return result
-
-
-def _body_bytes(body: Any) -> bytes | None:
-    if not isinstance(body, dict) or "content" not in body:
-        return None
-
-    content = body["content"]
-    if body.get("encoded") == "base64":
-        import base64
-
-        return base64.b64decode(content)
-
-    if isinstance(content, str):
-        return content.encode("utf-8")
-
-    return json.dumps(content, ensure_ascii=False).encode("utf-8")
 
 
 def request_target(request: dict[str, Any]) -> str:
@@ -119,7 +98,11 @@ def request_target(request: dict[str, Any]) -> str:
     target = quote(str(request.get("path", "/")), safe=_PATH_SAFE)
     query = request.get("query")
     if isinstance(query, dict) and query:
-        pairs = [(name, value) for name, values in query.items() for value in (values if isinstance(values, list) else [values])]
+        pairs = [
+            (name, value)
+            for name, values in query.items()
+            for value in (values if isinstance(values, list) else [values])
+        ]
         target += "?" + urlencode(pairs, quote_via=quote, safe="$,'()")
     elif isinstance(query, str) and query:
         target += "?" + query
@@ -127,99 +110,9 @@ def request_target(request: dict[str, Any]) -> str:
     return target
 
 
-def check_response(expected: dict[str, Any], reply: Reply) -> list[Mismatch]:
-    """Compare a reply with a Pact response; return every mismatch."""
-    rules = expected.get("matchingRules") or {}
-    mismatches: list[Mismatch] = []
-    status_rule = RuleSet(rules.get("status")).direct(())
-    want_status = expected.get("status", 200)
-    if status_rule is not None:
-        failures = check_rule(status_rule, want_status, reply.status)
-        if failures:
-            mismatches.append(Mismatch("/status", want_status, reply.status, "; ".join(failures)))
-    elif reply.status != want_status:
-        mismatches.append(Mismatch("/status", want_status, reply.status, "status differs"))
-
-    mismatches += _check_headers(expected, reply, rules.get("header") or {})
-    mismatches += _check_body(expected, reply, rules.get("body"))
-    return mismatches
-
-
-def _check_headers(expected: dict[str, Any], reply: Reply, rules: dict[str, Any]) -> list[Mismatch]:
-    actual = {name.lower(): value for name, value in reply.headers.items()}
-    rules_by_name = {name.lower(): rule for name, rule in rules.items()}
-    mismatches = []
-    for name, want in _header_values(expected.get("headers")).items():
-        pointer = "/headers/" + name.replace("~", "~0").replace("/", "~1")
-        got = actual.get(name.lower(), MISSING)
-        if got is MISSING:
-            mismatches.append(Mismatch(pointer, want, None, "header missing"))
-            continue
-
-        rule = rules_by_name.get(name.lower())
-        if rule is not None:
-            failures = check_rule(rule, want, got)
-            if failures:
-                mismatches.append(Mismatch(pointer, want, got, "; ".join(failures)))
-        elif name.lower() == "content-type":
-            if not _content_type_fits(want, got):
-                mismatches.append(Mismatch(pointer, want, got, "media type differs"))
-        elif _split(want) != _split(got):
-            mismatches.append(Mismatch(pointer, want, got, "values differ"))
-
-    return mismatches
-
-
-def _media_type(value: str) -> tuple[str, dict[str, str]]:
-    mimetype, _, rest = value.partition(";")
-    parameters = {}
-    for part in rest.split(";"):
-        key, sep, item = part.partition("=")
-        if sep:
-            parameters[key.strip().lower()] = item.strip().strip('"').lower()
-
-    return mimetype.strip().lower(), parameters
-
-
-def _content_type_fits(expected: str, actual: str) -> bool:
-    """Check that ``actual`` has the expected media type and every expected parameter."""
-    want_type, want_parameters = _media_type(expected)
-    got_type, got_parameters = _media_type(actual)
-    if want_type != got_type:
-        return False
-
-    return all(got_parameters.get(key) == value for key, value in want_parameters.items())
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",")]
-
-
-def _check_body(expected: dict[str, Any], reply: Reply, rules: dict[str, Any] | None) -> list[Mismatch]:
-    body = expected.get("body")
-    if not isinstance(body, dict) or "content" not in body:
-        return []
-
-    content = body["content"]
-    if body.get("encoded") == "base64" or isinstance(content, str):
-        want = _body_bytes(body) or b""
-        if want == reply.body:
-            return []
-
-        return [Mismatch("/body", want.decode("utf-8", "replace"), reply.body.decode("utf-8", "replace"), "body differs")]
-
-    try:
-        actual = json.loads(reply.body.decode("utf-8"))
-    except ValueError:
-        return [Mismatch("/body", content, reply.body.decode("utf-8", "replace"), "body is not JSON")]
-
-    return [
-        Mismatch("/body" + mismatch.pointer, mismatch.expected, mismatch.actual, mismatch.reason)
-        for mismatch in compare(content, actual, rules)
-    ]
-
-
-def replay(provider: Provider, interaction: dict[str, Any], token: str | None) -> InteractionResult:
+def replay(
+    provider: Provider, interaction: dict[str, Any], token: str | None
+) -> InteractionResult:
     """Set up the interaction's states, send its request and check the reply."""
     result = InteractionResult(str(interaction.get("description", "")))
     request = interaction.get("request") or {}
@@ -227,16 +120,20 @@ def replay(provider: Provider, interaction: dict[str, Any], token: str | None) -
         for state in interaction.get("providerStates") or []:
             provider.set_state(str(state.get("name", "")), state.get("params", {}))
 
-        headers = _header_values(request.get("headers"))
+        headers = header_values(request.get("headers"))
         for name, value in headers.items():
-            if name.lower() == "authorization" and value.endswith(" " + REDACTED) and token:
+            if (
+                name.lower() == "authorization"
+                and value.endswith(" " + REDACTED)
+                and token
+            ):
                 headers[name] = f"{value.split(' ', 1)[0]} {token}"
 
         reply = provider.send(
             str(request.get("method", "GET")).upper(),
             request_target(request),
             headers,
-            _body_bytes(request.get("body")),
+            body_bytes(request.get("body")),
         )
     except (requests.RequestException, ProviderStateError) as err:
         result.error = str(err)
@@ -267,11 +164,17 @@ class InProcessProvider:
         try:
             apply_state(self.state, name, params)
         except GraphError as err:
-            raise ProviderStateError(f"provider state {name!r} failed: {err.message}") from None
+            raise ProviderStateError(
+                f"provider state {name!r} failed: {err.message}"
+            ) from None
 
-    def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Reply:
+    def send(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> Reply:
         response = self.client.open(target, method=method, headers=headers, data=body)
-        return Reply(response.status_code, dict(response.headers.items()), response.get_data())
+        return Reply(
+            response.status_code, dict(response.headers.items()), response.get_data()
+        )
 
 
 class HttpProvider:
@@ -293,7 +196,9 @@ class HttpProvider:
                 f"provider state {name!r} failed with status {response.status_code}: {response.text[:500]}"
             )
 
-    def send(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Reply:
+    def send(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> Reply:
         response = self.session.request(
             method,
             self.base_url + target,
@@ -302,7 +207,9 @@ class HttpProvider:
             timeout=REQUEST_TIMEOUT,
             allow_redirects=False,
         )
-        return Reply(response.status_code, dict(response.headers.items()), response.content)
+        return Reply(
+            response.status_code, dict(response.headers.items()), response.content
+        )
 
 
 def find_state_url(base_url: str) -> str | None:
@@ -338,4 +245,7 @@ def verify_contract(
     document: dict[str, Any], provider: Provider, token: str | None = None
 ) -> list[InteractionResult]:
     """Replay every HTTP interaction of ``document`` against ``provider``, in order."""
-    return [replay(provider, interaction, token) for interaction in http_interactions(document)]
+    return [
+        replay(provider, interaction, token)
+        for interaction in http_interactions(document)
+    ]

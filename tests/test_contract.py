@@ -13,7 +13,11 @@ from mockgraph.provider_state import STATE_NAME
 
 TOKEN = "secret-token-4711"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-BODY = {"@odata.type": "#microsoft.graph.skillProficiency", "displayName": "Python", "proficiency": "expert"}
+BODY = {
+    "@odata.type": "#microsoft.graph.skillProficiency",
+    "displayName": "Python",
+    "proficiency": "expert",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,13 @@ def test_document_is_pact_v4(graph):
 
 
 def test_request_keeps_client_values(graph):
-    send(graph, "POST", "/users/42/profile/skills?x=%27a%20b%27", json=BODY, headers={**AUTH, "client-request-id": "c-1"})
+    send(
+        graph,
+        "POST",
+        "/users/42/profile/skills?x=%27a%20b%27",
+        json=BODY,
+        headers={**AUTH, "client-request-id": "c-1"},
+    )
     request = request_part(graph.last())
 
     assert request["method"] == "POST"
@@ -77,7 +87,10 @@ def test_authorization_value_never_written(graph):
 
     assert TOKEN not in text
     assert request["headers"]["Authorization"] == ["Bearer [redacted]"]
-    assert request["matchingRules"]["header"]["Authorization"]["matchers"][0]["regex"] == r"^Bearer \S+$"
+    assert (
+        request["matchingRules"]["header"]["Authorization"]["matchers"][0]["regex"]
+        == r"^Bearer \S+$"
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,13 +131,25 @@ def test_origin_rewritten_with_rule(graph):
     response = response_part(graph.last())
     location = response["headers"]["Location"][0]
     context = response["body"]["content"]["@odata.context"]
-    location_rule = response["matchingRules"]["header"]["Location"]["matchers"][0]["regex"]
+    location_rule = response["matchingRules"]["header"]["Location"]["matchers"][0][
+        "regex"
+    ]
 
     assert location.startswith("http://localhost/beta/users/42/profile/skills/")
     assert str(graph.port) not in json.dumps(response)
-    assert context == "http://localhost/beta/$metadata#users('42')/profile/skills/$entity"
-    assert re.search(location_rule, "https://graph.microsoft.com/beta/users/42/profile/skills/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12)
-    assert not re.search(location_rule, "https://graph.microsoft.com/beta/users/43/profile/skills/x")
+    assert (
+        context == "http://localhost/beta/$metadata#users('42')/profile/skills/$entity"
+    )
+    assert re.search(
+        location_rule,
+        "https://graph.microsoft.com/beta/users/42/profile/skills/"
+        + "0" * 8
+        + "-0000-0000-0000-"
+        + "0" * 12,
+    )
+    assert not re.search(
+        location_rule, "https://graph.microsoft.com/beta/users/43/profile/skills/x"
+    )
 
 
 def test_request_ids_written_stably(graph):
@@ -141,11 +166,20 @@ def test_request_ids_written_stably(graph):
 
 
 def test_client_request_id_stays_literal(graph):
-    send(graph, "POST", "/users/42/profile/skills", json={"displayName": 5}, headers={**AUTH, "client-request-id": "mine-1"})
+    send(
+        graph,
+        "POST",
+        "/users/42/profile/skills",
+        json={"displayName": 5},
+        headers={**AUTH, "client-request-id": "mine-1"},
+    )
     response = response_part(graph.last())
 
     assert response["headers"]["client-request-id"] == ["mine-1"]
-    assert response["body"]["content"]["error"]["innerError"]["client-request-id"] == "mine-1"
+    assert (
+        response["body"]["content"]["error"]["innerError"]["client-request-id"]
+        == "mine-1"
+    )
     assert "client-request-id" not in response["matchingRules"]["header"]
 
 
@@ -216,12 +250,20 @@ def test_test_name_describes_interaction(graph):
     recorder.add(record)
     [interaction] = recorder.document()["interactions"]
 
-    assert interaction["description"] == "tests/test_web.py::test_list: GET /beta/users/42/profile/skills"
+    assert (
+        interaction["description"]
+        == "tests/test_web.py::test_list: GET /beta/users/42/profile/skills"
+    )
     assert interaction["comments"] == {"testname": "tests/test_web.py::test_list"}
 
 
 def test_write_is_complete_json(graph, tmp_path):
-    send(graph, "POST", "/users/42/profile/skills", json={**BODY, "displayName": "Prüfung 日本語"})
+    send(
+        graph,
+        "POST",
+        "/users/42/profile/skills",
+        json={**BODY, "displayName": "Prüfung 日本語"},
+    )
     recorder = ContractRecorder("web")
     for record in graph.interactions:
         recorder.add(record)

@@ -30,14 +30,27 @@ def serve(tmp_path):
 
     def start(*options):
         port = free_port()
-        command = [sys.executable, "-m", "mockgraph", "serve", "--port", str(port), *options]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+        command = [
+            sys.executable,
+            "-m",
+            "mockgraph",
+            "serve",
+            "--port",
+            str(port),
+            *options,
+        ]
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path
+        )
         processes.append(process)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + SERVE_TIMEOUT
         while time.monotonic() < deadline:
             try:
-                if requests.get(base + "/_mockgraph/health", timeout=1).status_code == 200:
+                if (
+                    requests.get(base + "/_mockgraph/health", timeout=1).status_code
+                    == 200
+                ):
                     return process, base
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -54,7 +67,9 @@ def serve(tmp_path):
 
 
 def create(base, body):
-    return requests.post(base + "/beta/users/42/profile/skills", json=body, headers=AUTH, timeout=10)
+    return requests.post(
+        base + "/beta/users/42/profile/skills", json=body, headers=AUTH, timeout=10
+    )
 
 
 def test_serve_writes_contract_on_sigterm(serve, tmp_path):
@@ -73,7 +88,7 @@ def test_serve_writes_contract_on_sigterm(serve, tmp_path):
 
 def test_serve_writes_contract_on_request(serve, tmp_path):
     contract = tmp_path / "frontend.json"
-    process, base = serve("--record", str(contract), "--record-errors")
+    _process, base = serve("--record", str(contract), "--record-errors")
     create(base, {"displayName": "Python"})
     create(base, {"displayName": 5})
     response = requests.post(base + "/_mockgraph/contract", timeout=10)
@@ -87,7 +102,7 @@ def test_serve_writes_contract_on_request(serve, tmp_path):
 
 def test_serve_contract_leaves_out_admin_requests(serve, tmp_path):
     contract = tmp_path / "frontend.json"
-    process, base = serve("--record", str(contract))
+    _process, base = serve("--record", str(contract))
     requests.get(base + "/_mockgraph/health", timeout=10)
     requests.post(base + "/_mockgraph/contract", timeout=10)
 
@@ -101,7 +116,9 @@ def graph():
 
 
 def set_state(graph, body):
-    return requests.post(graph.base_url + "/_mockgraph/provider-states", json=body, timeout=10)
+    return requests.post(
+        graph.base_url + "/_mockgraph/provider-states", json=body, timeout=10
+    )
 
 
 def test_provider_state_loads_skills(graph):
@@ -110,8 +127,16 @@ def test_provider_state_loads_skills(graph):
     skill = {key: value for key, value in created.items() if key != "@odata.context"}
     user = graph.last().user
     graph.reset()
-    response = set_state(graph, {"state": STATE_NAME, "params": {"user": user, "skills": [skill], "creates": 1}})
-    listed = requests.get(graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10).json()
+    response = set_state(
+        graph,
+        {
+            "state": STATE_NAME,
+            "params": {"user": user, "skills": [skill], "creates": 1},
+        },
+    )
+    listed = requests.get(
+        graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10
+    ).json()
     second = create(graph.base_url, {"displayName": "Rust"})
 
     assert response.status_code == 200
@@ -123,11 +148,34 @@ def test_provider_state_loads_skills(graph):
 @pytest.mark.parametrize(
     ("body", "target", "text"),
     [
-        ({"state": "user 42 exists"}, "state", "Unknown provider state 'user 42 exists'"),
-        ({"state": STATE_NAME, "params": {"skills": []}}, "params.user", "Invalid value None for 'params.user'"),
-        ({"state": STATE_NAME, "params": {"user": "u", "skills": {}}}, "params.skills", "expected an array"),
-        ({"state": STATE_NAME, "params": {"user": "u", "creates": -1}}, "params.creates", "Invalid value -1"),
-        ({"state": STATE_NAME, "params": {"user": "u", "skills": [{"id": "x", "level": 1}]}}, "params.skills[0]", "'level' does not exist"),
+        (
+            {"state": "user 42 exists"},
+            "state",
+            "Unknown provider state 'user 42 exists'",
+        ),
+        (
+            {"state": STATE_NAME, "params": {"skills": []}},
+            "params.user",
+            "Invalid value None for 'params.user'",
+        ),
+        (
+            {"state": STATE_NAME, "params": {"user": "u", "skills": {}}},
+            "params.skills",
+            "expected an array",
+        ),
+        (
+            {"state": STATE_NAME, "params": {"user": "u", "creates": -1}},
+            "params.creates",
+            "Invalid value -1",
+        ),
+        (
+            {
+                "state": STATE_NAME,
+                "params": {"user": "u", "skills": [{"id": "x", "level": 1}]},
+            },
+            "params.skills[0]",
+            "'level' does not exist",
+        ),
         ({"state": 5}, "state", "Invalid value 5 for 'state'"),
         ({"state": "", "action": "undo"}, "action", "'setup' or 'teardown'"),
     ],
@@ -141,6 +189,8 @@ def test_provider_state_rejects_invalid(graph, body, target, text):
     assert text in error["message"]
 
 
-@pytest.mark.parametrize("body", [{"state": ""}, {"state": STATE_NAME, "action": "teardown"}])
+@pytest.mark.parametrize(
+    "body", [{"state": ""}, {"state": STATE_NAME, "action": "teardown"}]
+)
 def test_provider_state_no_op(graph, body):
     assert set_state(graph, body).status_code == 200

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from mockgraph import Config, MockGraph
+from mockgraph.expectations import subset_mismatches
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -21,11 +22,15 @@ def graph(server):
 
 
 def create(graph, body, user="42"):
-    return requests.post(f"{graph.url}/users/{user}/profile/skills", json=body, headers=AUTH, timeout=10)
+    return requests.post(
+        f"{graph.url}/users/{user}/profile/skills", json=body, headers=AUTH, timeout=10
+    )
 
 
 def test_expect_met(graph):
-    graph.expect("POST", "/users/42/profile/skills", json={"displayName": "Python"}, times=1)
+    graph.expect(
+        "POST", "/users/42/profile/skills", json={"displayName": "Python"}, times=1
+    )
     create(graph, {"displayName": "Python", "proficiency": "expert"})
 
     graph.check_expectations()
@@ -59,7 +64,11 @@ def test_expect_times_zero(graph):
 
 
 def test_expect_failure_shows_nearest_differences(graph):
-    graph.expect("POST", "/users/42/profile/skills", json={"displayName": "Python", "proficiency": "expert"})
+    graph.expect(
+        "POST",
+        "/users/42/profile/skills",
+        json={"displayName": "Python", "proficiency": "expert"},
+    )
     create(graph, {"displayName": "Rust", "proficiency": "expert"})
     requests.get(f"{graph.url}/users/42/profile/skills", headers=AUTH, timeout=10)
 
@@ -70,7 +79,9 @@ def test_expect_failure_shows_nearest_differences(graph):
     assert "expected POST /users/42/profile/skills with JSON containing" in message
     assert "requested 0 time(s)" in message
     assert "Nearest requests made:" in message
-    assert "body/displayName: values differ: expected 'Python', actual 'Rust'" in message
+    assert (
+        "body/displayName: values differ: expected 'Python', actual 'Rust'" in message
+    )
     assert "method: method differs: expected 'POST', actual 'GET'" in message
     assert message.index("#1 POST") < message.index("#2 GET")
 
@@ -98,7 +109,9 @@ def test_assert_requested_with_json(graph):
     create(graph, {"displayName": "Python"})
     create(graph, {"displayName": "Rust"})
 
-    matches = graph.assert_requested("POST", "/users/42/profile/skills", json={"displayName": "Rust"}, times=1)
+    matches = graph.assert_requested(
+        "POST", "/users/42/profile/skills", json={"displayName": "Rust"}, times=1
+    )
 
     assert len(matches) == 1
     assert matches[0].seq == 2
@@ -108,7 +121,9 @@ def test_assert_requested_with_json_fails(graph):
     create(graph, {"displayName": "Python"})
 
     with pytest.raises(AssertionError, match="expected 'Go', actual 'Python'"):
-        graph.assert_requested("POST", "/users/42/profile/skills", json={"displayName": "Go"})
+        graph.assert_requested(
+            "POST", "/users/42/profile/skills", json={"displayName": "Go"}
+        )
 
 
 def test_last_returns_latest(graph):
@@ -124,3 +139,15 @@ def test_filter_by_operation_and_status(graph):
 
     assert len(graph.interactions.filter(operation="createSkill")) == 2
     assert len(graph.interactions.filter(operation="createSkill", status=400)) == 1
+
+
+def test_subset_ignores_other_keys():
+    assert subset_mismatches({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}, "d": 3}) == []
+
+
+def test_subset_reports_each_difference():
+    mismatches = subset_mismatches(
+        {"a": 1, "b": [1, 2], "c": {"d": "x"}}, {"a": 2, "b": [1], "c": {}}
+    )
+
+    assert [item.pointer for item in mismatches] == ["/a", "/b", "/c/d"]

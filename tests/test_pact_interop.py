@@ -26,7 +26,12 @@ def recorded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pacts")
     with MockGraph(Config(port=0, seed=4)) as graph:
         url = graph.url + "/users/alice@contoso.com/profile/skills"
-        created = requests.post(url, json={"displayName": "Python", "categories": ["Languages"]}, headers=AUTH, timeout=10).json()
+        created = requests.post(
+            url,
+            json={"displayName": "Python", "categories": ["Languages"]},
+            headers=AUTH,
+            timeout=10,
+        ).json()
         requests.get(f"{url}/{created['id']}", headers=AUTH, timeout=10)
         requests.get(url, headers=AUTH, timeout=10)
         requests.delete(f"{url}/{created['id']}", headers=AUTH, timeout=10)
@@ -77,27 +82,48 @@ def test_pact_verifier_fails_edited_contract(recorded, tmp_path):
 
 def test_pact_consumer_contract_passes_mockgraph_verify(tmp_path):
     user = "alice@contoso.com"
-    existing = {"id": "6f1c1d2e-0000-4000-8000-000000000001", "displayName": "Go", "proficiency": "expert"}
+    existing = {
+        "id": "6f1c1d2e-0000-4000-8000-000000000001",
+        "displayName": "Go",
+        "proficiency": "expert",
+    }
     pact = Pact("pact-web", DEFAULT_PROVIDER).with_specification("V4")
     (
         pact.upon_receiving("a request to create a skill")
         .with_request("POST", f"/beta/users/{user}/profile/skills")
-        .with_header("Authorization", match.regex("Bearer token", regex=r"^Bearer \S+$"))
+        .with_header(
+            "Authorization", match.regex("Bearer token", regex=r"^Bearer \S+$")
+        )
         .with_header("Content-Type", "application/json")
-        .with_body({"displayName": "Python", "proficiency": "expert"}, content_type="application/json")
+        .with_body(
+            {"displayName": "Python", "proficiency": "expert"},
+            content_type="application/json",
+        )
         .will_respond_with(201)
         .with_header("Content-Type", match.regex("application/json", regex=GRAPH_JSON))
-        .with_header("Location", match.regex(
-            "http://localhost/beta/users/alice%40contoso.com/profile/skills/6f1c1d2e-0000-4000-8000-000000000002",
-            regex=r"^https?://[^/]+/beta/users/alice%40contoso.com/profile/skills/[0-9a-f-]{36}$",
-        ))
+        .with_header(
+            "Location",
+            match.regex(
+                "http://localhost/beta/users/alice%40contoso.com/profile/skills/6f1c1d2e-0000-4000-8000-000000000002",
+                regex=r"^https?://[^/]+/beta/users/alice%40contoso.com/profile/skills/[0-9a-f-]{36}$",
+            ),
+        )
         .with_body(
             {
                 "id": match.uuid(),
                 "displayName": "Python",
                 "proficiency": "expert",
-                "createdDateTime": match.regex("2024-01-01T00:00:00.0000000Z", regex=r"^\d{4}-\d\d-\d\dT"),
-                "createdBy": match.like({"user": {"id": "6f1c1d2e-0000-4000-8000-000000000003", "displayName": "Alice"}}),
+                "createdDateTime": match.regex(
+                    "2024-01-01T00:00:00.0000000Z", regex=r"^\d{4}-\d\d-\d\dT"
+                ),
+                "createdBy": match.like(
+                    {
+                        "user": {
+                            "id": "6f1c1d2e-0000-4000-8000-000000000003",
+                            "displayName": "Alice",
+                        }
+                    }
+                ),
             },
             content_type="application/json",
         )
@@ -106,14 +132,31 @@ def test_pact_consumer_contract_passes_mockgraph_verify(tmp_path):
         pact.upon_receiving("a request to list skills")
         .given(STATE_NAME, user=user_object_id(user), skills=[existing], creates=1)
         .with_request("GET", f"/beta/users/{user}/profile/skills")
-        .with_header("Authorization", match.regex("Bearer token", regex=r"^Bearer \S+$"))
+        .with_header(
+            "Authorization", match.regex("Bearer token", regex=r"^Bearer \S+$")
+        )
         .will_respond_with(200)
-        .with_body({"value": match.each_like({"id": match.uuid(), "displayName": "Go"}, min=1)}, content_type="application/json")
+        .with_body(
+            {
+                "value": match.each_like(
+                    {"id": match.uuid(), "displayName": "Go"}, min=1
+                )
+            },
+            content_type="application/json",
+        )
     )
     with pact.serve() as mock:
         url = f"{mock.url}/beta/users/{user}/profile/skills"
         headers = {"Authorization": "Bearer token"}
-        assert requests.post(url, json={"displayName": "Python", "proficiency": "expert"}, headers=headers, timeout=10).status_code == 201
+        assert (
+            requests.post(
+                url,
+                json={"displayName": "Python", "proficiency": "expert"},
+                headers=headers,
+                timeout=10,
+            ).status_code
+            == 201
+        )
         assert requests.get(url, headers=headers, timeout=10).status_code == 200
         assert mock.matched
 

@@ -125,20 +125,33 @@ def test_record_writes_stable_file(client_project):
     assert document["consumer"] == {"name": client_project.path.name}
     assert document["metadata"]["mockgraph"]["seed"] == 11
     assert len(document["metadata"]["mockgraph"]["schemaVersion"]) == 16
-    assert [item["comments"]["testname"] for item in document["interactions"]] == ["test_client.py::test_create_then_read"] * 3
+    assert [item["comments"]["testname"] for item in document["interactions"]] == [
+        "test_client.py::test_create_then_read"
+    ] * 3
     assert "secret-4711" not in path.read_text()
     assert "recorded without a seed" not in first.stdout.str()
 
 
 def test_record_errors_and_names(client_project):
-    options = ["--mockgraph-record-errors", "--mockgraph-consumer", "web", "--mockgraph-provider", "graph"]
+    options = [
+        "--mockgraph-record-errors",
+        "--mockgraph-consumer",
+        "web",
+        "--mockgraph-provider",
+        "graph",
+    ]
     client_project.runpytest_subprocess("--mockgraph-record", "pacts", *options)
     contracts = contracts_in(client_project.path / "pacts")
     document = contracts["web-graph.json"]
 
     assert list(contracts) == ["web-graph.json"]
     assert document["provider"] == {"name": "graph"}
-    assert [item["response"]["status"] for item in document["interactions"]] == [201, 200, 200, 400]
+    assert [item["response"]["status"] for item in document["interactions"]] == [
+        201,
+        200,
+        200,
+        400,
+    ]
 
 
 def test_record_failed_tests_and_markers(pytester):
@@ -149,7 +162,9 @@ def test_record_failed_tests_and_markers(pytester):
 
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*recorded without a seed*"])
-    assert sorted(contracts) == sorted([default_name, "mobile-graph-beta-profile-skills.json"])
+    assert sorted(contracts) == sorted(
+        [default_name, "mobile-graph-beta-profile-skills.json"]
+    )
     assert contracts[default_name]["interactions"] == []
     assert len(contracts["mobile-graph-beta-profile-skills.json"]["interactions"]) == 1
 

@@ -14,8 +14,9 @@ from mockgraph import Config, MockGraph
 from mockgraph.cli import cli
 from mockgraph.contract import ContractRecorder
 from mockgraph.contract_admin import contract_metadata
+from mockgraph.response_check import Reply
 from mockgraph.validation import default_schema_dir
-from mockgraph.verify import Reply, replay
+from mockgraph.verify import replay
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -26,13 +27,25 @@ def contract(tmp_path_factory):
     path = tmp_path_factory.mktemp("contracts") / "web.json"
     with MockGraph(Config(port=0, seed=9)) as graph:
         url = graph.url + "/users/42/profile/skills"
-        created = requests.post(url, json={"displayName": "Python", "proficiency": "expert"}, headers=AUTH, timeout=10).json()
+        created = requests.post(
+            url,
+            json={"displayName": "Python", "proficiency": "expert"},
+            headers=AUTH,
+            timeout=10,
+        ).json()
         requests.get(f"{url}/{created['id']}", headers=AUTH, timeout=10)
-        requests.patch(f"{url}/{created['id']}", json={"proficiency": "elementary"}, headers=AUTH, timeout=10)
+        requests.patch(
+            f"{url}/{created['id']}",
+            json={"proficiency": "elementary"},
+            headers=AUTH,
+            timeout=10,
+        )
         requests.get(url, headers=AUTH, timeout=10)
         requests.delete(f"{url}/{created['id']}", headers=AUTH, timeout=10)
         requests.post(url, json={"displayName": 5}, headers=AUTH, timeout=10)
-        recorder = ContractRecorder("web", metadata=contract_metadata(graph.state), record_errors=True)
+        recorder = ContractRecorder(
+            "web", metadata=contract_metadata(graph.state), record_errors=True
+        )
         for record in graph.interactions:
             recorder.add(record)
 
@@ -69,22 +82,41 @@ def test_verify_reports_body_mismatch(contract, tmp_path):
 
     assert code == 1
     assert "  FAIL  POST /beta/users/42/profile/skills" in output
-    assert "/body/displayName: values differ: expected 'Perl', actual 'Python'" in output
+    assert (
+        "/body/displayName: values differ: expected 'Perl', actual 'Python'" in output
+    )
     assert output.rstrip().endswith("5 passed, 1 failed")
 
 
 @pytest.mark.parametrize(
     ("change", "line"),
     [
-        (lambda item: item["response"].update(status=200), "/status: status differs: expected 200, actual 201"),
-        (lambda item: item["response"]["headers"].update({"OData-Version": ["3.0"]}), "/headers/OData-Version: values differ: expected '3.0', actual '4.0'"),
-        (lambda item: item["response"]["headers"].update({"X-Extra": ["1"]}), "/headers/X-Extra: header missing"),
-        (lambda item: item["response"]["body"]["content"].update(level=3), "/body/level: missing: expected 3"),
-        (lambda item: item["response"]["body"]["content"].update(categories=["a"]), "/body/categories: values differ: expected ['a'], actual None"),
+        (
+            lambda item: item["response"].update(status=200),
+            "/status: status differs: expected 200, actual 201",
+        ),
+        (
+            lambda item: item["response"]["headers"].update({"OData-Version": ["3.0"]}),
+            "/headers/OData-Version: values differ: expected '3.0', actual '4.0'",
+        ),
+        (
+            lambda item: item["response"]["headers"].update({"X-Extra": ["1"]}),
+            "/headers/X-Extra: header missing",
+        ),
+        (
+            lambda item: item["response"]["body"]["content"].update(level=3),
+            "/body/level: missing: expected 3",
+        ),
+        (
+            lambda item: item["response"]["body"]["content"].update(categories=["a"]),
+            "/body/categories: values differ: expected ['a'], actual None",
+        ),
     ],
 )
 def test_verify_reports_each_mismatch(contract, tmp_path, change, line):
-    code, output = run(edited(contract, tmp_path, lambda interactions: change(interactions[0])))
+    code, output = run(
+        edited(contract, tmp_path, lambda interactions: change(interactions[0]))
+    )
 
     assert code == 1
     assert line in output
@@ -120,7 +152,9 @@ def test_verify_against_other_server(contract):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        code, output = run(contract, "--provider-url", f"http://127.0.0.1:{server.server_port}")
+        code, output = run(
+            contract, "--provider-url", f"http://127.0.0.1:{server.server_port}"
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -197,7 +231,10 @@ def test_replay_substitutes_token():
 
     assert result.passed
     assert method == "GET"
-    assert target == "/beta/users/alice@contoso.com/profile/skills?$filter=proficiency%20eq%20'expert'&$top=5"
+    assert (
+        target
+        == "/beta/users/alice@contoso.com/profile/skills?$filter=proficiency%20eq%20'expert'&$top=5"
+    )
     assert headers == {"Authorization": "Bearer real-token"}
     assert body is None
 
@@ -219,7 +256,9 @@ def test_schema_only_catches_schema_change(contract, tmp_path):
     resource = schema_dir / "skillProficiency.json"
     schema = json.loads(resource.read_text())
     enum = copy.deepcopy(schema["properties"]["proficiency"]["enum"])
-    schema["properties"]["proficiency"]["enum"] = [value for value in enum if value != "expert"]
+    schema["properties"]["proficiency"]["enum"] = [
+        value for value in enum if value != "expert"
+    ]
     resource.write_text(json.dumps(schema))
 
     code, output = run("--schema-only", "--schema-dir", schema_dir, contract)
