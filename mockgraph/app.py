@@ -19,7 +19,7 @@ from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
 from .http import json_response
-from .journal import REDACTED, SECRET_HEADERS, Interaction, Journal
+from .journal import Interaction, Journal, redact_header
 from .jsonl import JsonLinesWriter
 from .store import MemoryStore, SkillStore
 from .validation import SchemaSet
@@ -105,10 +105,12 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     app.extensions["mockgraph"] = state
     app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import admin, routes
+    from . import admin, contract_admin, routes
 
     routes.register(app)
     app.register_blueprint(admin.blueprint, url_prefix=ADMIN_PREFIX)
+    app.register_blueprint(contract_admin.blueprint, url_prefix=ADMIN_PREFIX)
+    contract_admin.attach_recorder(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_error_handler(GraphError, _graph_error)
@@ -160,8 +162,7 @@ def _record(response: Response) -> None:
             encoded = base64.b64encode(raw_body).decode("ascii")
 
     headers = {
-        name: (REDACTED if name.lower() in SECRET_HEADERS else value)
-        for name, value in request.headers.items()
+        name: redact_header(name, value) for name, value in request.headers.items()
     }
     payload = g.get("response_payload")
     if (

@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
+from .cli_verify import verify
 from .config import (
+    DEFAULT_CONSUMER,
     DEFAULT_HOST,
     DEFAULT_JOURNAL_LIMIT,
     DEFAULT_MAX_BODY_BYTES,
@@ -85,6 +87,23 @@ def cli(verbose: bool) -> None:
     help="Folder of JSON Schema files to use instead of the shipped ones.",
 )
 @click.option(
+    "--record",
+    "record_file",
+    type=click.Path(dir_okay=False),
+    help="Record a Pact contract to this file, written on shutdown and on POST /_mockgraph/contract.",
+)
+@click.option(
+    "--record-errors",
+    is_flag=True,
+    help="Also record requests the mock rejected in the contract.",
+)
+@click.option(
+    "--consumer",
+    default=DEFAULT_CONSUMER,
+    show_default=True,
+    help="Consumer name written in the recorded contract.",
+)
+@click.option(
     "--threads",
     default=8,
     show_default=True,
@@ -121,7 +140,22 @@ def serve(threads: int, **options: Any) -> None:
         pass
     finally:
         server.close()
+        _write_contract(app)
         logger.info("mockgraph stopped")
+
+
+def _write_contract(app: Any) -> None:
+    from .contract_admin import get_recorder
+
+    recorder = get_recorder(app)
+    path = app.extensions["mockgraph"].config.record_file
+    if recorder is None or path is None:
+        return
+
+    try:
+        recorder.write(path)
+    except OSError:
+        logger.exception("failed to write the contract to %s", path)
 
 
 @cli.command()
@@ -172,6 +206,9 @@ def validate(
             click.echo(f"  warning: {warning}")
 
     sys.exit(1 if failed else 0)
+
+
+cli.add_command(verify)
 
 
 def main() -> None:

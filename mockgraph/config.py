@@ -11,6 +11,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOURNAL_LIMIT = 10_000
 # The user that /me stands for when no token names one.
 DEFAULT_ME_USER = "adele.vance@contoso.com"
+# The consumer name a contract recorded by `mockgraph serve --record` carries.
+DEFAULT_CONSUMER = "frontend"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Config:
     :param journal_file: a JSON Lines file that receives every interaction as well.
     :param me_user: the user id or principal name that ``/me`` resolves to.
     :param schema_dir: a folder of JSON Schema files to use instead of the shipped ones.
+    :param record_file: a Pact contract file that the server writes on a clean shutdown
+        and on ``POST /_mockgraph/contract``; None records no contract.
+    :param record_errors: also record requests the mock rejected in that contract.
+    :param consumer: the consumer name written in that contract.
     """
 
     host: str = DEFAULT_HOST
@@ -36,6 +42,9 @@ class Config:
     journal_file: str | None = None
     me_user: str = DEFAULT_ME_USER
     schema_dir: str | None = None
+    record_file: str | None = None
+    record_errors: bool = False
+    consumer: str = DEFAULT_CONSUMER
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:

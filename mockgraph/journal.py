@@ -16,6 +16,26 @@ logger = logging.getLogger(__name__)
 REDACTED = "[redacted]"
 # Header values the journal never stores.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Authorization schemes kept in front of a redacted credential, so a contract can replay
+# the same kind of request without the secret.
+AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "ntlm", "pop"})
+
+
+def redact_header(name: str, value: str) -> str:
+    """Return ``value`` with any credential replaced by ``[redacted]``.
+
+    A known scheme stays in front of the redacted credential (``Bearer [redacted]``), and
+    a value with no credential at all (empty, or a scheme alone) is kept as it was sent.
+    """
+    if name.lower() not in SECRET_HEADERS:
+        return value
+
+    scheme, _, credential = value.strip().partition(" ")
+    known = scheme.lower() in AUTH_SCHEMES and name.lower() != "cookie"
+    if not credential.strip():
+        return value if known or not scheme else REDACTED
+
+    return f"{scheme} {REDACTED}" if known else REDACTED
 
 
 @dataclass

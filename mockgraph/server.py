@@ -12,7 +12,9 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import MockGraphState, create_app, get_state
 from .config import Config
-from .journal import Interactions, path_matches
+from .expectations import Expectation, check_all
+from .journal import Interaction, Interactions, path_matches
+from .matching import MISSING
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class MockGraph:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.expectations: list[Expectation] = []
 
     # Lifecycle
 
@@ -147,27 +150,61 @@ class MockGraph:
             self.app = create_app(config)
             self.config = config
             self._closed = False
+            self.expectations.clear()
         else:
             self.reset()
 
     def reset(self) -> None:
-        """Forget all skills and recorded interactions."""
+        """Forget all skills, recorded interactions and expectations."""
         self.state.reset()
+        self.expectations.clear()
 
     @property
     def interactions(self) -> Interactions:
         """Every recorded interaction, oldest first."""
         return self.state.journal.records()
 
+    def last(self) -> Interaction:
+        """Return the latest interaction; raise LookupError if there is none."""
+        return self.interactions.last()
+
     # Assertions
 
+    def expect(
+        self, method: str, path: str, json: Any = MISSING, times: int | None = None
+    ) -> Expectation:
+        """Declare a request the code under test must make, checked by :meth:`check_expectations`.
+
+        :param json: a JSON value the request body must contain: every key given, with
+            equal values, at any depth; other keys may be present.
+        :param times: how many matching requests are expected; None means at least one.
+
+        The pytest fixture checks expectations when the test ends.
+        """
+        expectation = Expectation(method, path, json, times)
+        self.expectations.append(expectation)
+        return expectation
+
+    def check_expectations(self) -> None:
+        """Raise AssertionError naming each unmet expectation and the nearest requests."""
+        check_all(self.expectations, self.interactions)
+
     def assert_requested(
-        self, method: str, path: str, times: int | None = None
+        self, method: str, path: str, times: int | None = None, json: Any = MISSING
     ) -> Interactions:
         """Assert a request was made (``times`` exactly, if given); return the matches.
 
-        On failure the message lists the requests that came closest.
+        With ``json``, only requests whose body contains that JSON value count. On
+        failure the message lists the requests that came closest and how they differed.
         """
+        if json is not MISSING:
+            expectation = Expectation(method, path, json, times)
+            failure = expectation.failure(self.interactions)
+            if failure is not None:
+                raise AssertionError(failure)
+
+            return Interactions(filter(expectation.matches, self.interactions))
+
         matches = self.interactions.filter(method=method, path=path)
         if times is None and matches:
             return matches

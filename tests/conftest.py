@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from mockgraph import Config, create_app
 
+# pytester runs pytest inside a test, for the plugin tests.
 pytest_plugins = ["pytester"]
 
 AUTH = {"Authorization": "Bearer test-token"}

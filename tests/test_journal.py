@@ -38,7 +38,7 @@ def test_record_fields(post, sdk_body, app):
     assert record.operation == "createSkill"
     assert record.status == 201
     assert json.loads(record.body) == sdk_body
-    assert record.headers["Authorization"] == "[redacted]"
+    assert record.headers["Authorization"] == "Bearer [redacted]"
     assert record.headers["Client-Request-Id"] == "c-1"
     assert record.response_headers["client-request-id"] == "c-1"
     assert record.response_body["displayName"] == "Python"

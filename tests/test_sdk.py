@@ -114,7 +114,7 @@ def test_sdk_request_accepted_as_sent(server):
     record = server.interactions.filter(operation="createSkill").last()
     assert record.status == 201
     assert record.warnings == []
-    assert record.headers["Authorization"] == "[redacted]"
+    assert record.headers["Authorization"] == "Bearer [redacted]"
     assert '"@odata.type": "#microsoft.graph.skillProficiency"' in record.body
     assert "kiota-python" in record.headers["User-Agent"]
 
