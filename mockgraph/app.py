@@ -17,11 +17,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
+from .faults import FaultSet
 from .http import json_response
 from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
 from .jsonl import JsonLinesWriter
 from .validation import SchemaSet
 from .store import MemoryStore, SkillStore
+from .throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +40,20 @@ class MockGraphState:
     store: SkillStore
     journal: Journal
     fabricator: Fabricator
+    faults: FaultSet
+    throttle: Throttle | None = None
 
     def reset(self) -> None:
-        """Forget every skill, counter and recorded interaction."""
+        """Forget every skill, counter and recorded interaction.
+
+        Fault rules go back to the configured ones, with zeroed counters, and the
+        throttle forgets every counted request.
+        """
         self.store.clear()
         self.journal.clear()
+        self.faults.reset(self.config.faults)
+        if self.throttle is not None:
+            self.throttle.clear()
 
 
 def get_state(app: Flask) -> MockGraphState:
@@ -87,22 +98,28 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     if config.journal_file:
         journal.sinks.append(JsonLinesWriter(config.journal_file))
 
+    fabricator = Fabricator(config.seed)
     state = MockGraphState(
         config=config,
         schemas=SchemaSet.load(config.schema_dir),
         store=store or MemoryStore(),
         journal=journal,
-        fabricator=Fabricator(config.seed),
+        fabricator=fabricator,
+        faults=FaultSet(config.faults, fabricator),
+        throttle=Throttle(config.throttle) if config.throttle else None,
     )
     app.extensions["mockgraph"] = state
     app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import admin, routes
+    from . import admin, cors, faults_api, injection, routes
 
     routes.register(app)
     app.register_blueprint(admin.blueprint, url_prefix=ADMIN_PREFIX)
+    app.register_blueprint(faults_api.blueprint, url_prefix=ADMIN_PREFIX + "/faults")
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    injection.install(app)
+    cors.install(app, config.cors_origins)
     app.register_error_handler(GraphError, _graph_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -12,6 +12,7 @@ import click
 
 from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
 from .config import DEFAULT_PORT, Config
+from .cli_options import frontend_options, log_frontend_settings
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -53,6 +54,7 @@ def cli(verbose: bool) -> None:
 @click.option("--me", "me_user", default=DEFAULT_ME_USER, show_default=True, help="User id or principal name that /me stands for.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads that answer requests.")
+@frontend_options
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
     from waitress import create_server
@@ -66,6 +68,8 @@ def serve(threads: int, **options: Any) -> None:
     logger.info("mockgraph serving on http://%s:%s/beta (/me is %s)", config.host, port, config.me_user)
     if config.seed is not None:
         logger.info("seed %s: generated ids and values are reproducible", config.seed)
+
+    log_frontend_settings(config)
 
     def stop(signum: int, _frame: Any) -> None:
         logger.info("received signal %s, stopping", signal.Signals(signum).name)
@@ -110,6 +114,28 @@ def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: st
             click.echo(f"  warning: {warning}")
 
     sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.option("--user", required=True, help="User object id (GUID) or principal name; the token's oid.")
+@click.option("--name", help="Display name (name claim); derived from the principal name when left out.")
+@click.option(
+    "--scopes",
+    default="User.ReadWrite",
+    show_default=True,
+    help="Delegated permissions (scp claim), separated by spaces or commas; '' for none.",
+)
+@click.option("--roles", default="", help="Application permissions (roles claim); roles without scopes make an app-only token.")
+@click.option("--expires-in", default=3600, show_default=True, type=int, help="Seconds until the token expires; 0 or less makes an expired token.")
+def token(user: str, name: str | None, scopes: str, roles: str, expires_in: int) -> None:
+    """Print an unsigned JWT for --auth jwt, for tests and a frontend's dev config."""
+    from .tokens import make_token
+
+    click.echo(make_token(user, name, _names(scopes), _names(roles), expires_in))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.replace(",", " ").split())
 
 
 def main() -> None:

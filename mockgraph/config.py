@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .errors import GraphError
+from .faults import FaultSpec, parse_rule
+from .throttle import ThrottleLimit
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOURNAL_LIMIT = 10_000
 # The user that /me stands for when no token names one.
 DEFAULT_ME_USER = "adele.vance@contoso.com"
+# Browser origins allowed by default: any port of localhost and 127.0.0.1, over http.
+DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
+AUTH_MODES = ("any", "jwt")
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,13 @@ class Config:
     :param journal_file: a JSON Lines file that receives every interaction as well.
     :param me_user: the user id or principal name that ``/me`` resolves to.
     :param schema_dir: a folder of JSON Schema files to use instead of the shipped ones.
+    :param cors_origins: browser origins allowed to call the mock; ``*`` in an origin
+        matches any run of characters, and a trailing ``:*`` also matches no port.
+    :param faults: fault rules active from the start, as :class:`FaultSpec` objects or
+        their JSON form (dicts).
+    :param throttle: the per-user request limit; None turns throttling off.
+    :param auth: ``"any"`` accepts any bearer token; ``"jwt"`` requires an unexpired
+        JWT with the right permissions (its signature is not checked).
     """
 
     host: str = DEFAULT_HOST
@@ -36,8 +50,18 @@ class Config:
     journal_file: str | None = None
     me_user: str = DEFAULT_ME_USER
     schema_dir: str | None = None
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    faults: tuple[FaultSpec, ...] = ()
+    throttle: ThrottleLimit | None = None
+    auth: str = "any"
 
     def __post_init__(self) -> None:
+        # Frozen: normalized values are written once, here, through object.__setattr__.
+        object.__setattr__(self, "faults", tuple(_fault_spec(rule) for rule in self.faults))
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {AUTH_MODES!r}, got {self.auth!r}")
+
         if self.max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {self.max_body_bytes!r}")
 
@@ -55,3 +79,13 @@ class Config:
             raise TypeError(f"unknown Config field(s) {unknown!r}; known: {sorted(known)!r}")
 
         return replace(self, **changes)
+
+
+def _fault_spec(rule: FaultSpec | dict[str, Any]) -> FaultSpec:
+    if isinstance(rule, FaultSpec):
+        return rule
+
+    try:
+        return parse_rule(rule)
+    except GraphError as error:
+        raise ValueError(error.message) from None
