@@ -47,7 +47,7 @@ class MockGraphState:
         """Forget every skill, counter and recorded interaction.
 
         Fault rules go back to the configured ones, with zeroed counters, and the
-        throttle forgets every counted request.
+        throttle clears every counted request.
         """
         self.store.clear()
         self.journal.clear()

@@ -48,7 +48,7 @@ def bearer_token(request: Request) -> str:
 
 
 def authenticate(request: Request) -> Caller | None:
-    """Check the request's token as the auth mode asks; return the caller it names.
+    """Check the request's token according to the auth mode; return its caller.
 
     Under ``--auth any`` this only requires a bearer token and returns None. Under
     ``--auth jwt`` it raises 401 for a token that is not a valid JWT, 403 for missing

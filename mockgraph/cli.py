@@ -117,7 +117,7 @@ def validate(bodies: tuple[str, ...], update: bool, strict: bool, schema_dir: st
 
 
 @cli.command()
-@click.option("--user", required=True, help="User object id (GUID) or principal name; the token's oid.")
+@click.option("--user", required=True, help="User object id (GUID), or a principal name from which the oid is derived.")
 @click.option("--name", help="Display name (name claim); derived from the principal name when left out.")
 @click.option(
     "--scopes",

@@ -106,7 +106,13 @@ def log_frontend_settings(config: Config) -> None:
 
     if config.throttle is not None:
         limit = config.throttle
-        logger.info("throttle: %d requests per user per %g seconds", limit.requests, limit.window_seconds)
+        logger.info(
+            "throttle: %d requests per user per %g seconds",
+            limit.requests,
+            limit.window_seconds,
+        )
 
     if config.auth == "jwt":
-        logger.info("auth jwt: tokens must be unexpired JWTs; signatures are not checked")
+        logger.info(
+            "auth jwt: tokens must be unexpired JWTs; signatures are not checked"
+        )

@@ -32,8 +32,9 @@ class Config:
     :param journal_file: a JSON Lines file that receives every interaction as well.
     :param me_user: the user id or principal name that ``/me`` resolves to.
     :param schema_dir: a folder of JSON Schema files to use instead of the shipped ones.
-    :param cors_origins: browser origins allowed to call the mock; ``*`` in an origin
-        matches any run of characters, and a trailing ``:*`` also matches no port.
+    :param cors_origins: browser origins allowed to call the mock. A ``*`` in an origin
+        matches any run of characters except ``/``. A trailing ``:*`` also matches an
+        origin without a port.
     :param faults: fault rules active from the start, as :class:`FaultSpec` objects or
         their JSON form (dicts).
     :param throttle: the per-user request limit; None turns throttling off.

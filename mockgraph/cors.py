@@ -79,12 +79,15 @@ def install(app: Flask, origins: tuple[str, ...]) -> None:
 
 def is_preflight() -> bool:
     """Return whether the current request is a CORS preflight request."""
-    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+    return (
+        request.method == "OPTIONS"
+        and "Access-Control-Request-Method" in request.headers
+    )
 
 
 def _answer_preflight() -> Response | None:
     # Every path gets a 204 preflight response, without auth, so that the browser goes
-    # on to send the real request. The app then sees the real status (a 404 included)
+    # on to send the real request. The app then gets the real status (a 404 included)
     # instead of an opaque CORS failure.
     if not is_preflight():
         return None

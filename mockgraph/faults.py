@@ -157,7 +157,9 @@ def _user_matches(pattern: str, user: str) -> bool:
     return "*" not in pattern and user_object_id(pattern) == user_object_id(user)
 
 
-def invalid_rule(field: str, value: Any, expected: str, source: str = "fault rule") -> GraphError:
+def invalid_rule(
+    field: str, value: Any, expected: str, source: str = "fault rule"
+) -> GraphError:
     """Return the 400 error for one invalid field of a rule, naming the field."""
     return GraphError(
         400,
@@ -202,7 +204,9 @@ def parse_rule(
         path=_text(data, "path", fail, "a path such as '/users/*/profile/skills'"),
         user=_text(data, "user", fail, "a user id or principal name"),
         status=_integer(data, "status", fail, 400, 599),
-        code=_text(data, "code", fail, "a Graph error code such as 'serviceNotAvailable'"),
+        code=_text(
+            data, "code", fail, "a Graph error code such as 'serviceNotAvailable'"
+        ),
         message=_text(data, "message", fail, "a non-empty string"),
         retry_after=_integer(data, "retryAfter", fail, 0, 86_400),
         latency_ms=_latency(data, fail),
@@ -231,7 +235,9 @@ def _check_combination(
             raise fail(field, f"left out unless {status} is set")
 
     if spec.status is None and not spec.drop and spec.latency_ms is None:
-        effects = ", ".join(repr(name_of(field)) for field in ("status", "latencyMs", "drop"))
+        effects = ", ".join(
+            repr(name_of(field)) for field in ("status", "latencyMs", "drop")
+        )
         raise GraphError(
             400,
             "invalidRequest",
@@ -240,8 +246,10 @@ def _check_combination(
         )
 
     if spec.drop and spec.status is not None:
-        raise fail("drop", f"left out when {status} is set, because a dropped connection sends no status")
-
+        raise fail(
+            "drop",
+            f"left out when {status} is set, because a dropped connection sends no status",
+        )
 
     if spec.status is not None and spec.code is None and spec.status not in ERROR_CODES:
         known = ", ".join(str(code) for code in ERROR_CODES)
@@ -277,7 +285,9 @@ def _integer(
     if value is None:
         return None
 
-    expected = f"an integer from {low} to {high}" if high else f"an integer of {low} or more"
+    expected = (
+        f"an integer from {low} to {high}" if high else f"an integer of {low} or more"
+    )
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(name, expected)
 
@@ -463,7 +473,9 @@ class FaultSet:
         effect.rules.append(entry.rule_id)
         if spec.latency_ms is not None:
             low, high = spec.latency_ms
-            drawn = low if low == high else self._draw("latency", entry).uniform(low, high)
+            drawn = (
+                low if low == high else self._draw("latency", entry).uniform(low, high)
+            )
             effect.latency_ms += drawn
 
         if effect.status is not None or effect.drop:

@@ -1,7 +1,7 @@
 """The admin API for fault rules, under ``/_mockgraph/faults``.
 
 ``GET`` lists the rules with their counters, ``POST`` adds one rule (a JSON object) and
-answers 201 with its id, ``DELETE /_mockgraph/faults/{id}`` deletes one rule, and
+responds with 201 and the rule's id, ``DELETE /_mockgraph/faults/{id}`` deletes one rule, and
 ``DELETE /_mockgraph/faults`` deletes them all. Admin requests need no token and are not
 recorded in the journal.
 """

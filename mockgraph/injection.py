@@ -1,8 +1,8 @@
 """Apply fault rules, Prefer-header faults and throttling to Graph requests.
 
 A hook runs before each Graph route. It first adds the latency of every fault that
-fires. Then a status fault answers with a Graph error, a drop fault closes the
-connection, and otherwise the throttle may answer 429. Each request that a fault or the
+fires. Then a status fault responds with a Graph error, a drop fault closes the
+connection, and otherwise the throttle may respond with 429. Each request that a fault or the
 throttle touched carries a ``fault`` record in the journal.
 
 Dropping a connection works under the servers mockgraph starts: Werkzeug's (MockGraph)
@@ -31,7 +31,7 @@ from .throttle import ThrottleLimit
 
 logger = logging.getLogger(__name__)
 
-# The WSGI environ key that tells DropConnection to close the connection.
+# The WSGI environ key that marks a request whose connection DropConnection closes.
 DROP_KEY = "mockgraph.drop_connection"
 
 
@@ -58,7 +58,9 @@ def _inject() -> Response | None:
             time.sleep(effect.latency_ms / 1000)
 
         if effect.drop:
-            logger.info("dropping the connection of %s %s", request.method, request.path)
+            logger.info(
+                "dropping the connection of %s %s", request.method, request.path
+            )
             request.environ[DROP_KEY] = True
             return Response(status=0)
 
@@ -74,19 +76,19 @@ def _inject() -> Response | None:
 
 
 def _add_requested(effect: FaultEffect | None) -> FaultEffect | None:
-    # A preflight never carries the real request's headers, so it never asks.
-    asked = None if is_preflight() else requested_fault(request.headers)
-    if asked is None:
+    # A preflight never carries the real request's Prefer header.
+    requested = None if is_preflight() else requested_fault(request.headers)
+    if requested is None:
         return effect
 
     effect = effect or FaultEffect(rules=[])
     effect.requested = True
-    if asked.latency_ms is not None:
-        effect.latency_ms += random.uniform(*asked.latency_ms)
+    if requested.latency_ms is not None:
+        effect.latency_ms += random.uniform(*requested.latency_ms)
 
-    if asked.status is not None or asked.drop:
-        # The request's own ask wins over the rules.
-        effect.take_outcome(asked)
+    if requested.status is not None or requested.drop:
+        # The status or drop that the request itself requested wins over the rules.
+        effect.take_outcome(requested)
         effect.decided_by = None
 
     return effect
@@ -132,7 +134,7 @@ def _fault_error(effect: FaultEffect) -> GraphError:
     else:
         message = (
             f"mockgraph injected this {effect.status} {code} because the request's Prefer "
-            "header asked for it; send the request without the mockgraph- preferences "
+            "header requested it; send the request without the mockgraph- preferences "
             "for a normal response."
         )
 
@@ -150,7 +152,11 @@ def _fault_error(effect: FaultEffect) -> GraphError:
 def _throttled(user: str, wait: int, limit: ThrottleLimit) -> GraphError:
     record = g.get("fault") or {"rules": [], "requested": False, "latencyMs": 0.0}
     record.update(
-        throttled=True, status=429, code="TooManyRequests", retryAfter=wait, dropped=False
+        throttled=True,
+        status=429,
+        code="TooManyRequests",
+        retryAfter=wait,
+        dropped=False,
     )
     g.fault = record
     logger.info("throttled %s %s for user %r", request.method, request.path, user)
@@ -164,7 +170,7 @@ def _throttled(user: str, wait: int, limit: ThrottleLimit) -> GraphError:
 
 
 class DropConnection:
-    """WSGI middleware that closes the connection without a response when asked.
+    """WSGI middleware that closes the connection without a response for a drop fault.
 
     The application runs to its end first, so the interaction is still recorded.
     """
@@ -200,9 +206,9 @@ def _close_client_connection(environ: dict[str, Any]) -> None:
         return
 
     if "waitress.client_disconnected" in environ:
-        from waitress.channel import ClientDisconnected
+        from waitress.channel import ClientDisconnected  # type: ignore[import-untyped]
 
         # Waitress closes the connection without writing anything for this exception.
-        raise ClientDisconnected("mockgraph dropped the connection, as a fault asked")
+        raise ClientDisconnected("mockgraph dropped the connection, as a fault requested")
 
-    raise ConnectionAbortedError("mockgraph dropped the connection, as a fault asked")
+    raise ConnectionAbortedError("mockgraph dropped the connection, as a fault requested")

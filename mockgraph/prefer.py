@@ -1,4 +1,4 @@
-"""Faults asked for by the client itself, through the ``Prefer`` request header.
+"""Faults that the client requests itself, through the ``Prefer`` request header.
 
 A test that cannot reach the admin API can send, for example::
 
@@ -72,7 +72,9 @@ def _preferences(headers: Headers) -> list[tuple[str, str | None]]:
                 continue
 
             name, equals, value = preference.partition("=")
-            found.append((name.strip().lower(), value.strip().strip('"') if equals else None))
+            found.append(
+                (name.strip().lower(), value.strip().strip('"') if equals else None)
+            )
 
     return found
 

@@ -27,10 +27,14 @@ class ThrottleLimit:
 
     def __post_init__(self) -> None:
         if self.requests < 1:
-            raise ValueError(f"the request limit must be at least 1, got {self.requests!r}")
+            raise ValueError(
+                f"the request limit must be at least 1, got {self.requests!r}"
+            )
 
         if not self.window_seconds > 0:
-            raise ValueError(f"the window must be longer than 0 seconds, got {self.window_seconds!r}")
+            raise ValueError(
+                f"the window must be longer than 0 seconds, got {self.window_seconds!r}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> ThrottleLimit:
@@ -54,7 +58,9 @@ class Throttle:
     :param clock: returns seconds on a monotonic scale; tests pass a fake clock.
     """
 
-    def __init__(self, limit: ThrottleLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: ThrottleLimit, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.clock = clock
         self._lock = threading.Lock()

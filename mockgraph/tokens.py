@@ -65,7 +65,9 @@ def read_claims(token: str) -> dict[str, Any]:
         ) from None
 
     if not isinstance(claims, dict):
-        raise unauthenticated("Access token is not a JWT: its payload is not a JSON object.")
+        raise unauthenticated(
+            "Access token is not a JWT: its payload is not a JSON object."
+        )
 
     return claims
 
@@ -126,7 +128,9 @@ def check_permission(caller: Caller, write: bool, operation: str) -> None:
             )
 
         if not caller.has_any(caller.roles, READ_ROLES):
-            raise _missing(operation, "application permission", READ_ROLES, caller.roles)
+            raise _missing(
+                operation, "application permission", READ_ROLES, caller.roles
+            )
 
         return
 
@@ -238,4 +242,4 @@ def make_token(
     if roles:
         claims["roles"] = list(roles)
 
-    return jwt.encode(claims, None, algorithm="none")
+    return jwt.encode(claims, "", algorithm="none")

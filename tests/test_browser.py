@@ -69,7 +69,7 @@ def page_origin(tmp_path):
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class names it so
+    def log_message(self, format, *args):
         pass
 
 

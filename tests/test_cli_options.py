@@ -52,12 +52,18 @@ def test_serve_defaults(monkeypatch):
 def test_serve_frontend_options(monkeypatch):
     result, config = serve_config(
         monkeypatch,
-        "--cors-origin", "http://localhost:5173",
-        "--cors-origin", "https://*.contoso.com",
-        "--fault", '{"method": "POST", "status": 503, "times": 1}',
-        "--fault", '{"latencyMs": [10, 20]}',
-        "--throttle", "5/10",
-        "--auth", "jwt",
+        "--cors-origin",
+        "http://localhost:5173",
+        "--cors-origin",
+        "https://*.contoso.com",
+        "--fault",
+        '{"method": "POST", "status": 503, "times": 1}',
+        "--fault",
+        '{"latencyMs": [10, 20]}',
+        "--throttle",
+        "5/10",
+        "--auth",
+        "jwt",
     )
 
     assert result.exit_code == 0
@@ -99,7 +105,16 @@ def claims_of(output):
 
 def test_token_claims():
     result = CliRunner().invoke(
-        cli, ["token", "--user", "alice@contoso.com", "--name", "Alice", "--scopes", "User.ReadWrite"]
+        cli,
+        [
+            "token",
+            "--user",
+            "alice@contoso.com",
+            "--name",
+            "Alice",
+            "--scopes",
+            "User.ReadWrite",
+        ],
     )
     claims = claims_of(result.output)
 
@@ -122,7 +137,16 @@ def test_token_guid_user_is_oid():
 
 def test_token_scopes_and_roles_lists():
     result = CliRunner().invoke(
-        cli, ["token", "--user", "u", "--scopes", "", "--roles", "User.Read.All,User.ReadWrite.All"]
+        cli,
+        [
+            "token",
+            "--user",
+            "u",
+            "--scopes",
+            "",
+            "--roles",
+            "User.Read.All,User.ReadWrite.All",
+        ],
     )
     claims = claims_of(result.output)
 
@@ -216,7 +240,9 @@ def test_serve_process_drops_connection(serve_process):
         requests.get(url, headers=AUTH, timeout=10)
 
     after = requests.get(url, headers=AUTH, timeout=10)
-    records = requests.get(server.url + "/_mockgraph/interactions", timeout=10).json()["value"]
+    records = requests.get(server.url + "/_mockgraph/interactions", timeout=10).json()[
+        "value"
+    ]
 
     assert after.status_code == 200
     assert [record["status"] for record in records] == [0, 200]
@@ -224,7 +250,9 @@ def test_serve_process_drops_connection(serve_process):
 
 
 def test_serve_process_throttles_and_allows_origin(serve_process):
-    server = serve_process("--throttle", "1/60", "--cors-origin", "https://app.contoso.com")
+    server = serve_process(
+        "--throttle", "1/60", "--cors-origin", "https://app.contoso.com"
+    )
     url = server.url + "/beta/me/profile/skills"
     headers = {**AUTH, "Origin": "https://app.contoso.com"}
     first = requests.get(url, headers=headers, timeout=10)

@@ -13,7 +13,9 @@ SKILLS = "/beta/users/42/profile/skills"
 EXPOSED = {"request-id", "client-request-id", "retry-after", "location"}
 
 
-def preflight(client, path=SKILLS, origin=ORIGIN, method="POST", headers="authorization"):
+def preflight(
+    client, path=SKILLS, origin=ORIGIN, method="POST", headers="authorization"
+):
     return client.options(
         path,
         headers={
@@ -53,14 +55,20 @@ def test_preflight_answered_without_auth(client, path, method):
 
 
 def test_preflight_allows_graph_request_headers(client):
-    asked = "authorization, content-type, client-request-id, prefer, accept"
-    response = preflight(client, headers=asked)
+    requested = "authorization, content-type, client-request-id, prefer, accept"
+    response = preflight(client, headers=requested)
     allowed = {
         name.strip().lower()
         for name in response.headers["Access-Control-Allow-Headers"].split(",")
     }
 
-    assert allowed == {"authorization", "content-type", "client-request-id", "prefer", "accept"}
+    assert allowed == {
+        "authorization",
+        "content-type",
+        "client-request-id",
+        "prefer",
+        "accept",
+    }
 
 
 def test_preflight_recorded_as_preflight(client, app):
@@ -74,10 +82,17 @@ def test_preflight_recorded_as_preflight(client, app):
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://localhost:5173", "http://localhost", "http://127.0.0.1:8000", "HTTP://LOCALHOST:3000"],
+    [
+        "http://localhost:5173",
+        "http://localhost",
+        "http://127.0.0.1:8000",
+        "HTTP://LOCALHOST:3000",
+    ],
 )
 def test_default_origins_reflected(client, origin):
-    response = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": origin})
+    response = client.get(
+        SKILLS, headers={"Authorization": "Bearer t", "Origin": origin}
+    )
 
     assert response.headers["Access-Control-Allow-Origin"] == origin
     assert response.headers["Vary"] == "Origin"
@@ -95,7 +110,9 @@ def test_default_origins_reflected(client, origin):
     ],
 )
 def test_default_origins_reject_others(client, origin):
-    response = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": origin})
+    response = client.get(
+        SKILLS, headers={"Authorization": "Bearer t", "Origin": origin}
+    )
 
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -121,7 +138,10 @@ def test_origin_pattern(allowed, origin, matches):
 
 def test_configured_origins_replace_defaults():
     client = create_app(Config(cors_origins=("https://app.contoso.com",))).test_client()
-    allowed = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": "https://app.contoso.com"})
+    allowed = client.get(
+        SKILLS,
+        headers={"Authorization": "Bearer t", "Origin": "https://app.contoso.com"},
+    )
     local = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": ORIGIN})
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.contoso.com"
@@ -130,7 +150,9 @@ def test_configured_origins_replace_defaults():
 
 def test_star_origin_reflects_with_credentials():
     client = create_app(Config(cors_origins=("*",))).test_client()
-    response = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": "https://x.example"})
+    response = client.get(
+        SKILLS, headers={"Authorization": "Bearer t", "Origin": "https://x.example"}
+    )
 
     assert response.headers["Access-Control-Allow-Origin"] == "https://x.example"
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
@@ -149,7 +171,9 @@ ERROR_REQUESTS = {
     "413 body": lambda client: client.post(
         SKILLS, data=json.dumps({"displayName": "x" * 100}), headers=JSON_WITH_AUTH
     ),
-    "503 rule": lambda client: client.get("/users/faulty/profile/skills", headers=WITH_AUTH),
+    "503 rule": lambda client: client.get(
+        "/users/faulty/profile/skills", headers=WITH_AUTH
+    ),
     "400 prefer": lambda client: client.get(
         SKILLS, headers={**WITH_AUTH, "Prefer": "mockgraph-status=abc"}
     ),
@@ -183,7 +207,9 @@ def test_throttled_response_carries_cors_headers():
 
 
 def test_expose_headers_named_not_star(client):
-    response = client.get(SKILLS, headers={"Authorization": "Bearer t", "Origin": ORIGIN})
+    response = client.get(
+        SKILLS, headers={"Authorization": "Bearer t", "Origin": ORIGIN}
+    )
 
     assert EXPOSED <= exposed(response)
     assert "*" not in exposed(response)

@@ -32,7 +32,11 @@ def statuses(client, count, path=SKILLS, method="get"):
     ("rule", "target", "text"),
     [
         ({"status": 503, "colour": "red"}, "colour", "unknown field 'colour'"),
-        ({"status": "503"}, "status", "'status' is '503', but it must be an integer from 400 to 599"),
+        (
+            {"status": "503"},
+            "status",
+            "'status' is '503', but it must be an integer from 400 to 599",
+        ),
         ({"status": 302}, "status", "from 400 to 599"),
         ({"status": 418}, "status", "or come with a 'code'"),
         ({"status": True}, "status", "an integer"),
@@ -48,7 +52,11 @@ def statuses(client, count, path=SKILLS, method="get"):
         ({"latencyMs": [1, 2, 3]}, "latencyMs", "[min, max]"),
         ({"latencyMs": "slow"}, "latencyMs", "a number of milliseconds"),
         ({"drop": "yes"}, "drop", "true or false"),
-        ({"drop": True, "status": 503}, "drop", "because a dropped connection sends no status"),
+        (
+            {"drop": True, "status": 503},
+            "drop",
+            "because a dropped connection sends no status",
+        ),
         ({"retryAfter": 1, "latencyMs": 5}, "retryAfter", "unless 'status' is set"),
         ({"code": "x", "drop": True}, "code", "unless 'status' is set"),
         ({"status": 503, "nth": 0}, "nth", "an integer of 1 or more"),
@@ -80,7 +88,12 @@ def test_rule_must_be_object(rule):
 @pytest.mark.parametrize(
     "rule",
     [
-        {"method": "POST", "path": "/users/*/profile/skills", "status": 503, "times": 1},
+        {
+            "method": "POST",
+            "path": "/users/*/profile/skills",
+            "status": 503,
+            "times": 1,
+        },
         {"status": 429, "retryAfter": 3, "nth": 2},
         {"status": 418, "code": "teapot", "message": "short and stout"},
         {"latencyMs": 250},
@@ -110,20 +123,32 @@ def test_config_rejects_invalid_rule():
         ({"method": "POST"}, "post", SKILLS, True),
         ({"method": "POST"}, "get", SKILLS, False),
         ({"path": "/users/*/profile/skills"}, "get", SKILLS, True),
-        ({"path": "/beta/users/42/profile/skills"}, "get", "/users/42/profile/skills", True),
+        (
+            {"path": "/beta/users/42/profile/skills"},
+            "get",
+            "/users/42/profile/skills",
+            True,
+        ),
         ({"path": "/users/43/profile/skills"}, "get", SKILLS, False),
         ({"path": "/users/*/profile/skills/*"}, "get", SKILLS + "/abc", True),
         ({"user": "42"}, "get", SKILLS, True),
         ({"user": "43"}, "get", SKILLS, False),
-        ({"user": "ALICE@contoso.com"}, "get", "/beta/users/alice%40contoso.com/profile/skills", True),
+        (
+            {"user": "ALICE@contoso.com"},
+            "get",
+            "/beta/users/alice%40contoso.com/profile/skills",
+            True,
+        ),
         ({"user": "adele.vance@contoso.com"}, "get", "/beta/me/profile/skills", True),
         ({"user": "a*"}, "get", "/beta/users/alice/profile/skills", True),
         ({}, "get", "/beta/groups", False),
     ],
 )
 def test_rule_matching(rule, method, path, fires):
-    app, client = client_with({**rule, "status": 503})
-    response = getattr(client, method)(path, headers=AUTH, json={"displayName": "x"} if method == "post" else None)
+    _app, client = client_with({**rule, "status": 503})
+    response = getattr(client, method)(
+        path, headers=AUTH, json={"displayName": "x"} if method == "post" else None
+    )
 
     assert (response.status_code == 503) is fires
 
@@ -141,7 +166,10 @@ def test_rule_without_method_skips_preflight():
     _app, client = client_with({"status": 503})
     response = client.options(
         SKILLS,
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+        },
     )
 
     assert response.status_code == 204
@@ -151,7 +179,10 @@ def test_rule_with_options_fails_preflight():
     _app, client = client_with({"method": "OPTIONS", "status": 503})
     response = client.options(
         SKILLS,
-        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+        },
     )
 
     assert response.status_code == 503
@@ -190,8 +221,8 @@ def test_trigger_counts_only_matches():
     assert statuses(client, 3, method="post") == [201, 503, 201]
 
 
-def test_trigger_counters_listed(client):
-    app, client = client_with({"status": 503, "times": 2})
+def test_trigger_counters_listed():
+    _app, client = client_with({"status": 503, "times": 2})
     statuses(client, 3)
     rule = client.get("/_mockgraph/faults").get_json()["value"][0]
 
@@ -220,8 +251,12 @@ def test_probability_changes_with_seed():
 
 def test_probability_seeded_per_user_order():
     # The draw depends on the rule and its match count, not on which user came first.
-    app_a, client_a = client_with({"status": 503, "probability": 0.5, "user": "42"}, seed=9)
-    app_b, client_b = client_with({"status": 503, "probability": 0.5, "user": "42"}, seed=9)
+    _app_a, client_a = client_with(
+        {"status": 503, "probability": 0.5, "user": "42"}, seed=9
+    )
+    _app_b, client_b = client_with(
+        {"status": 503, "probability": 0.5, "user": "42"}, seed=9
+    )
     statuses(client_b, 5, "/beta/users/7/profile/skills")
 
     assert statuses(client_a, 20) == statuses(client_b, 20)
@@ -289,7 +324,9 @@ def test_effect_401_has_authenticate_header():
 
 
 def test_effect_custom_code_and_message():
-    _app, client = client_with({"status": 429, "code": "activityLimitReached", "message": "slow down"})
+    _app, client = client_with(
+        {"status": 429, "code": "activityLimitReached", "message": "slow down"}
+    )
     error = client.get(SKILLS, headers=AUTH).get_json()["error"]
 
     assert error["code"] == "activityLimitReached"
@@ -367,9 +404,13 @@ def test_drop_under_test_client_raises():
 def test_drop_under_mockgraph_server():
     with MockGraph(Config(port=0, faults=({"drop": True, "times": 1},))) as graph:
         with pytest.raises(requests.ConnectionError):
-            requests.get(graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10)
+            requests.get(
+                graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10
+            )
 
-        after = requests.get(graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10)
+        after = requests.get(
+            graph.url + "/users/42/profile/skills", headers=AUTH, timeout=10
+        )
         records = graph.interactions
 
     assert after.status_code == 200
@@ -387,7 +428,7 @@ def test_prefer_status():
 
     assert response.status_code == 503
     assert error["code"] == "serviceNotAvailable"
-    assert "Prefer header asked for it" in error["message"]
+    assert "Prefer header requested it" in error["message"]
     assert journal(app).last().fault["requested"] is True
 
 
@@ -404,7 +445,9 @@ def test_prefer_retry_after_and_code():
 @pytest.mark.parametrize(("latency", "low", "high"), [("2", 2, 2), ("1-3", 1, 3)])
 def test_prefer_latency(latency, low, high):
     app, client = client_with()
-    response = client.get(SKILLS, headers={**AUTH, "Prefer": f"mockgraph-latency={latency}"})
+    response = client.get(
+        SKILLS, headers={**AUTH, "Prefer": f"mockgraph-latency={latency}"}
+    )
     fault = journal(app).last().fault
 
     assert response.status_code == 200
@@ -430,11 +473,23 @@ def test_prefer_overrides_rule_status():
     [
         ("mockgraph-status=abc", "mockgraph-status", "'mockgraph-status' is 'abc'"),
         ("mockgraph-status=200", "mockgraph-status", "from 400 to 599"),
-        ("mockgraph-latency=fast", "mockgraph-latency", "'mockgraph-latency' is 'fast'"),
+        (
+            "mockgraph-latency=fast",
+            "mockgraph-latency",
+            "'mockgraph-latency' is 'fast'",
+        ),
         ("mockgraph-latency=9-1", "mockgraph-latency", "min <= max"),
-        ("mockgraph-retry-after=2", "mockgraph-retry-after", "unless 'mockgraph-status' is set"),
+        (
+            "mockgraph-retry-after=2",
+            "mockgraph-retry-after",
+            "unless 'mockgraph-status' is set",
+        ),
         ("mockgraph-drop=maybe", "mockgraph-drop", "true or false"),
-        ("mockgraph-colour=red", "mockgraph-colour", "unknown preference 'mockgraph-colour'"),
+        (
+            "mockgraph-colour=red",
+            "mockgraph-colour",
+            "unknown preference 'mockgraph-colour'",
+        ),
     ],
 )
 def test_prefer_invalid_names_preference(prefer, target, text):
@@ -450,7 +505,10 @@ def test_prefer_invalid_names_preference(prefer, target, text):
 
 def test_prefer_other_preferences_ignored():
     _app, client = client_with()
-    response = client.get(SKILLS, headers={**AUTH, "Prefer": 'return=minimal, odata.include-annotations="*"'})
+    response = client.get(
+        SKILLS,
+        headers={**AUTH, "Prefer": 'return=minimal, odata.include-annotations="*"'},
+    )
 
     assert response.status_code == 200
 
@@ -460,7 +518,9 @@ def test_prefer_other_preferences_ignored():
 
 def test_admin_add_list_delete():
     _app, client = client_with({"status": 500})
-    added = client.post("/_mockgraph/faults", json={"method": "GET", "status": 503, "times": 1})
+    added = client.post(
+        "/_mockgraph/faults", json={"method": "GET", "status": 503, "times": 1}
+    )
     listed = client.get("/_mockgraph/faults").get_json()
     deleted = client.delete("/_mockgraph/faults/1")
     remaining = client.get("/_mockgraph/faults").get_json()["value"]
@@ -494,7 +554,9 @@ def test_admin_invalid_rule_is_graph_400():
 
 def test_admin_unreadable_body_is_400():
     _app, client = client_with()
-    response = client.post("/_mockgraph/faults", data="{", content_type="application/json")
+    response = client.post(
+        "/_mockgraph/faults", data="{", content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "BadRequest"

@@ -54,12 +54,20 @@ def sdk_client(graph: MockGraph, token: str = "sdk-token") -> GraphServiceClient
 
 
 def create_skill(client: GraphServiceClient, user: str = "42") -> SkillProficiency:
-    skill = SkillProficiency(display_name="Python", proficiency=SkillProficiencyLevel.Expert)
+    skill = SkillProficiency(
+        display_name="Python", proficiency=SkillProficiencyLevel.Expert
+    )
     return asyncio.run(client.users.by_user_id(user).profile.skills.post(skill))
 
 
 def test_sdk_retries_injected_429():
-    rule = {"method": "POST", "path": SKILLS, "status": 429, "retryAfter": 1, "times": 1}
+    rule = {
+        "method": "POST",
+        "path": SKILLS,
+        "status": 429,
+        "retryAfter": 1,
+        "times": 1,
+    }
     with MockGraph(Config(port=0, seed=1)) as graph:
         graph.state.faults.add(parse_rule(rule))
         created = create_skill(sdk_client(graph))
@@ -78,7 +86,9 @@ def test_sdk_retries_injected_429():
 
 
 def test_sdk_create_with_jwt_names_caller():
-    token = make_token("ada@contoso.com", name="Ada Lovelace", scopes=("User.ReadWrite",))
+    token = make_token(
+        "ada@contoso.com", name="Ada Lovelace", scopes=("User.ReadWrite",)
+    )
     with MockGraph(Config(port=0, seed=1, auth="jwt")) as graph:
         created = create_skill(sdk_client(graph, token), user="ada@contoso.com")
 
@@ -88,9 +98,11 @@ def test_sdk_create_with_jwt_names_caller():
 
 def test_sdk_reads_access_denied_as_odata_error():
     token = make_token("ada@contoso.com", scopes=("User.Read",))
-    with MockGraph(Config(port=0, auth="jwt")) as graph:
-        with pytest.raises(ODataError) as caught:
-            create_skill(sdk_client(graph, token))
+    with (
+        MockGraph(Config(port=0, auth="jwt")) as graph,
+        pytest.raises(ODataError) as caught,
+    ):
+        create_skill(sdk_client(graph, token))
 
     assert caught.value.response_status_code == 403
     assert caught.value.error.code == "accessDenied"

@@ -103,7 +103,7 @@ def test_admit_users_independent(clock):
 
 
 def test_throttle_response_like_graph(clock):
-    app, client = throttled_client(clock, "2/10")
+    _app, client = throttled_client(clock, "2/10")
     client.get(SKILLS, headers=AUTH)
     client.get(SKILLS, headers=AUTH)
     clock.now += 4
@@ -137,14 +137,19 @@ def test_throttle_per_user(clock):
 def test_throttle_me_counts_as_its_user(clock):
     _app, client = throttled_client(clock, "1/10")
     client.get("/beta/me/profile/skills", headers=AUTH)
-    response = client.get("/beta/users/adele.vance%40contoso.com/profile/skills", headers=AUTH)
+    response = client.get(
+        "/beta/users/adele.vance%40contoso.com/profile/skills", headers=AUTH
+    )
 
     assert response.status_code == 429
 
 
 def test_throttle_skips_preflight_and_admin(clock):
     _app, client = throttled_client(clock, "1/10")
-    preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+    preflight = {
+        "Origin": "http://localhost:3000",
+        "Access-Control-Request-Method": "GET",
+    }
     for _ in range(3):
         client.options(SKILLS, headers=preflight)
         client.get("/_mockgraph/health")
@@ -177,7 +182,9 @@ def test_throttle_after_fault_rules(clock):
 
 
 def test_throttle_status_fault_not_counted(clock):
-    _app, client = throttled_client(clock, "1/10", faults=({"status": 503, "times": 1},))
+    _app, client = throttled_client(
+        clock, "1/10", faults=({"status": 503, "times": 1},)
+    )
 
     assert client.get(SKILLS, headers=AUTH).status_code == 503
     assert client.get(SKILLS, headers=AUTH).status_code == 200

@@ -42,7 +42,9 @@ def error_of(response):
 # 401: not a JWT, or not valid now
 
 
-@pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.bm90IGpzb24."])
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.bm90IGpzb24."]
+)
 def test_not_a_jwt_is_401(jwt_client, token):
     response = jwt_client.get(SKILLS, headers=bearer(token))
     error = error_of(response)
@@ -75,7 +77,10 @@ def test_token_not_yet_valid_is_401(jwt_client):
 @pytest.mark.parametrize(
     ("claims", "text"),
     [
-        ({"oid": OID, "scp": "User.Read", "exp": "tomorrow"}, "claim 'exp' is 'tomorrow'"),
+        (
+            {"oid": OID, "scp": "User.Read", "exp": "tomorrow"},
+            "claim 'exp' is 'tomorrow'",
+        ),
         ({"oid": OID, "scp": ["User.Read"]}, "claim 'scp' is ['User.Read']"),
         ({"oid": OID, "roles": "User.Read.All"}, "claim 'roles' is 'User.Read.All'"),
         ({"scp": "User.Read"}, "no 'oid' claim"),
@@ -130,11 +135,16 @@ def test_delegated_scopes(jwt_client, scopes, method, path, status):
 
 
 def test_write_without_scope_names_permission(jwt_client):
-    response = send(jwt_client, "POST", SKILLS, delegated("User.Read"), {"displayName": "x"})
+    response = send(
+        jwt_client, "POST", SKILLS, delegated("User.Read"), {"displayName": "x"}
+    )
     error = error_of(response)
 
     assert error["code"] == "accessDenied"
-    assert "POST /beta/users/42/profile/skills needs the delegated permission" in error["message"]
+    assert (
+        "POST /beta/users/42/profile/skills needs the delegated permission"
+        in error["message"]
+    )
     assert "User.ReadWrite or User.ReadWrite.All" in error["message"]
     assert "['User.Read']" in error["message"]
 
@@ -150,7 +160,13 @@ def test_read_without_scope_names_permission(jwt_client):
 def test_app_only_write_is_403(jwt_client, method):
     token = make_token("app", scopes=(), roles=("User.ReadWrite.All",))
     path = SKILLS if method == "POST" else SKILLS + "/abc"
-    response = send(jwt_client, method, path, token, {"displayName": "x"} if method != "DELETE" else None)
+    response = send(
+        jwt_client,
+        method,
+        path,
+        token,
+        {"displayName": "x"} if method != "DELETE" else None,
+    )
     error = error_of(response)
 
     assert response.status_code == 403
@@ -158,7 +174,9 @@ def test_app_only_write_is_403(jwt_client, method):
     assert "not supported with application permissions" in error["message"]
 
 
-@pytest.mark.parametrize(("roles", "status"), [(("User.Read.All",), 200), (("Mail.Read",), 403)])
+@pytest.mark.parametrize(
+    ("roles", "status"), [(("User.Read.All",), 200), (("Mail.Read",), 403)]
+)
 def test_app_only_read(jwt_client, roles, status):
     token = make_token("app", scopes=(), roles=roles)
 
@@ -179,7 +197,9 @@ def test_app_only_me_is_400(jwt_client):
 def test_me_is_token_oid(jwt_client):
     token = delegated()
     created = send(jwt_client, "POST", ME, token, {"displayName": "Python"})
-    listed = send(jwt_client, "GET", f"/beta/users/{OID}/profile/skills", token).get_json()
+    listed = send(
+        jwt_client, "GET", f"/beta/users/{OID}/profile/skills", token
+    ).get_json()
 
     assert created.status_code == 201
     assert [skill["id"] for skill in listed["value"]] == [created.get_json()["id"]]
@@ -189,23 +209,33 @@ def test_me_is_token_oid(jwt_client):
 def test_me_from_principal_name_token(jwt_client):
     token = make_token("grace@contoso.com", scopes=("User.ReadWrite",))
     send(jwt_client, "POST", ME, token, {"displayName": "COBOL"})
-    listed = send(jwt_client, "GET", "/beta/users/grace%40contoso.com/profile/skills", token).get_json()
+    listed = send(
+        jwt_client, "GET", "/beta/users/grace%40contoso.com/profile/skills", token
+    ).get_json()
 
     assert [skill["displayName"] for skill in listed["value"]] == ["COBOL"]
 
 
 def test_created_by_is_token_caller(jwt_client):
-    body = send(jwt_client, "POST", SKILLS, delegated(), {"displayName": "Python"}).get_json()
+    body = send(
+        jwt_client, "POST", SKILLS, delegated(), {"displayName": "Python"}
+    ).get_json()
 
     assert body["createdBy"]["user"] == {"displayName": "Ada Lovelace", "id": OID}
     assert body["lastModifiedBy"]["user"] == {"displayName": "Ada Lovelace", "id": OID}
 
 
 def test_last_modified_by_is_token_caller(jwt_client):
-    created = send(jwt_client, "POST", SKILLS, delegated(), {"displayName": "Python"}).get_json()
+    created = send(
+        jwt_client, "POST", SKILLS, delegated(), {"displayName": "Python"}
+    ).get_json()
     editor = make_token("22222222-2222-2222-2222-222222222222", name="Grace Hopper")
     updated = send(
-        jwt_client, "PATCH", f"{SKILLS}/{created['id']}", editor, {"proficiency": "expert"}
+        jwt_client,
+        "PATCH",
+        f"{SKILLS}/{created['id']}",
+        editor,
+        {"proficiency": "expert"},
     ).get_json()
 
     assert updated["createdBy"]["user"]["displayName"] == "Ada Lovelace"
@@ -216,7 +246,9 @@ def test_last_modified_by_is_token_caller(jwt_client):
 
 
 def test_name_falls_back_to_principal(jwt_client):
-    token = unsigned(oid=OID, scp="User.ReadWrite", preferred_username="ada@contoso.com")
+    token = unsigned(
+        oid=OID, scp="User.ReadWrite", preferred_username="ada@contoso.com"
+    )
     body = send(jwt_client, "POST", SKILLS, token, {"displayName": "x"}).get_json()
 
     assert body["createdBy"]["user"]["displayName"] == "ada@contoso.com"
