@@ -10,7 +10,7 @@ import click
 
 from .config import AUTH_MODES, DEFAULT_CORS_ORIGINS, Config
 from .errors import GraphError
-from .faults import FaultSpec, parse_rule
+from .fault_rules import FaultSpec, parse_rule
 from .throttle import ThrottleLimit
 
 logger = logging.getLogger("mockgraph")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .errors import GraphError
-from .faults import FaultSpec, parse_rule
+from .fault_rules import FaultSpec, parse_rule
 from .throttle import ThrottleLimit
 
 DEFAULT_HOST = "127.0.0.1"

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 
 from .app import get_state
 from .errors import GraphError
-from .faults import parse_rule
+from .fault_rules import parse_rule
 from .http import json_response, parse_json_object, read_body
 
 logger = logging.getLogger(__name__)

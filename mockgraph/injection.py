@@ -25,7 +25,8 @@ from .auth import me_user
 from .cors import is_preflight
 from .errors import GraphError
 from .fakedata import user_object_id
-from .faults import DEFAULT_RETRY_AFTER_429, ERROR_CODES, FaultEffect
+from .fault_rules import DEFAULT_RETRY_AFTER_429, ERROR_CODES
+from .faults import FaultEffect
 from .prefer import requested_fault
 from .throttle import ThrottleLimit
 

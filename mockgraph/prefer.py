@@ -18,7 +18,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 
 from .errors import GraphError
-from .faults import FaultSpec, parse_rule
+from .fault_rules import FaultSpec, parse_rule
 
 PREFIX = "mockgraph-"
 # Each preference and the fault rule field it sets.

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from werkzeug.datastructures import Headers
 
 from mockgraph.cli import cli
-from mockgraph.faults import parse_rule
+from mockgraph.fault_rules import parse_rule
 from mockgraph.prefer import requested_fault
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "frontend.md"

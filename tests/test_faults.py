@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from mockgraph import Config, GraphError, MockGraph, create_app
-from mockgraph.faults import FaultSpec, parse_rule
+from mockgraph.fault_rules import FaultSpec, parse_rule
 
 AUTH = {"Authorization": "Bearer t"}
 SKILLS = "/beta/users/42/profile/skills"

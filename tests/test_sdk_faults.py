@@ -18,7 +18,7 @@ from msgraph_beta.generated.models.skill_proficiency_level import SkillProficien
 
 from mockgraph import Config, MockGraph
 from mockgraph.fakedata import user_object_id
-from mockgraph.faults import parse_rule
+from mockgraph.fault_rules import parse_rule
 from mockgraph.tokens import make_token
 
 SKILLS = "/users/42/profile/skills"
