@@ -19,7 +19,7 @@ from .fault_rules import FaultSpec
 
 @dataclass
 class FaultEffect:
-    """The combined effect of the fired rules on one request: latency, then a status or a drop.
+    """The combined effect of the fired rules on one request.
 
     ``decided_by`` is the id of the rule that set the status or drop. ``requested`` is
     True when the request's own Prefer header requested a fault.
@@ -88,9 +88,9 @@ class FaultSet:
     def remove(self, rule_id: int) -> bool:
         """Delete the rule ``rule_id``; return False if there is none."""
         with self._lock:
-            kept = [entry for entry in self._entries if entry.rule_id != rule_id]
-            removed = len(kept) != len(self._entries)
-            self._entries = kept
+            remaining = [entry for entry in self._entries if entry.rule_id != rule_id]
+            removed = len(remaining) != len(self._entries)
+            self._entries = remaining
             return removed
 
     def clear(self) -> None:
