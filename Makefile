@@ -10,7 +10,7 @@ ARGS ?=
 # Extra options for pytest, e.g. make test PYTEST_ARGS="-k create -x".
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test install install-test browser lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,18 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/mockgraph serve $(ARGS)
 
-test: install-test
+# The browser tests drive Debian's Chromium through Playwright, pointed at
+# /usr/bin/chromium so that no browser is downloaded. As root, install it when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "Chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests."; \
+		fi; \
+	fi
+
+test: install-test browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-test

@@ -18,10 +18,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
+from .faults import FaultSet
 from .http import json_response
 from .journal import Interaction, Journal, redact_header
 from .jsonl import JsonLinesWriter
 from .store import MemoryStore, SkillStore
+from .throttle import Throttle
 from .validation import SchemaSet
 
 logger = logging.getLogger(__name__)
@@ -39,11 +41,20 @@ class MockGraphState:
     store: SkillStore
     journal: Journal
     fabricator: Fabricator
+    faults: FaultSet
+    throttle: Throttle | None = None
 
     def reset(self) -> None:
-        """Forget every skill, counter and recorded interaction."""
+        """Forget every skill, counter and recorded interaction.
+
+        Fault rules go back to the configured ones, with zeroed counters, and the
+        throttle clears every counted request.
+        """
         self.store.clear()
         self.journal.clear()
+        self.faults.reset(self.config.faults)
+        if self.throttle is not None:
+            self.throttle.clear()
 
     def close(self) -> None:
         """Release the store and close the journal's files."""
@@ -95,24 +106,30 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     if config.journal_file:
         journal.sinks.append(JsonLinesWriter(config.journal_file))
 
+    fabricator = Fabricator(config.seed)
     state = MockGraphState(
         config=config,
         schemas=SchemaSet.load(config.schema_dir),
         store=store or MemoryStore(),
         journal=journal,
-        fabricator=Fabricator(config.seed),
+        fabricator=fabricator,
+        faults=FaultSet(config.faults, fabricator),
+        throttle=Throttle(config.throttle) if config.throttle else None,
     )
     app.extensions["mockgraph"] = state
     app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
 
-    from . import admin, contract_admin, routes
+    from . import admin, contract_admin, cors, faults_api, injection, routes
 
     routes.register(app)
     app.register_blueprint(admin.blueprint, url_prefix=ADMIN_PREFIX)
     app.register_blueprint(contract_admin.blueprint, url_prefix=ADMIN_PREFIX)
+    app.register_blueprint(faults_api.blueprint, url_prefix=ADMIN_PREFIX + "/faults")
     contract_admin.attach_recorder(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    injection.install(app)
+    cors.install(app, config.cors_origins)
     app.register_error_handler(GraphError, _graph_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -20,6 +20,7 @@ from .config import (
     DEFAULT_PORT,
     Config,
 )
+from .cli_options import frontend_options, log_frontend_settings
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -110,6 +111,7 @@ def cli(verbose: bool) -> None:
     type=click.IntRange(min=1),
     help="Worker threads that answer requests.",
 )
+@frontend_options
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
     from waitress import create_server
@@ -128,6 +130,8 @@ def serve(threads: int, **options: Any) -> None:
     )
     if config.seed is not None:
         logger.info("seed %s: generated ids and values are reproducible", config.seed)
+
+    log_frontend_settings(config)
 
     def stop(signum: int, _frame: Any) -> None:
         logger.info("received signal %s, stopping", signal.Signals(signum).name)
@@ -209,6 +213,47 @@ def validate(
 
 
 cli.add_command(verify)
+
+
+@cli.command()
+@click.option(
+    "--user",
+    required=True,
+    help="User object id (GUID), or a principal name from which the oid is derived.",
+)
+@click.option(
+    "--name",
+    help="Display name (name claim); derived from the principal name when left out.",
+)
+@click.option(
+    "--scopes",
+    default="User.ReadWrite",
+    show_default=True,
+    help="Delegated permissions (scp claim), separated by spaces or commas; '' for none.",
+)
+@click.option(
+    "--roles",
+    default="",
+    help="Application permissions (roles claim); roles without scopes make an app-only token.",
+)
+@click.option(
+    "--expires-in",
+    default=3600,
+    show_default=True,
+    type=int,
+    help="Seconds until the token expires; 0 or less makes an expired token.",
+)
+def token(
+    user: str, name: str | None, scopes: str, roles: str, expires_in: int
+) -> None:
+    """Print an unsigned JWT for --auth jwt, for tests and a frontend's dev config."""
+    from .tokens import make_token
+
+    click.echo(make_token(user, name, _names(scopes), _names(roles), expires_in))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.replace(",", " ").split())
 
 
 def main() -> None:

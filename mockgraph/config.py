@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .errors import GraphError
+from .fault_rules import FaultSpec, parse_rule
+from .throttle import ThrottleLimit
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -13,6 +17,9 @@ DEFAULT_JOURNAL_LIMIT = 10_000
 DEFAULT_ME_USER = "adele.vance@contoso.com"
 # The consumer name a contract recorded by `mockgraph serve --record` carries.
 DEFAULT_CONSUMER = "frontend"
+# Browser origins allowed by default: any port of localhost and 127.0.0.1, over http.
+DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
+AUTH_MODES = ("any", "jwt")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,14 @@ class Config:
         and on ``POST /_mockgraph/contract``; None records no contract.
     :param record_errors: also record requests the mock rejected in that contract.
     :param consumer: the consumer name written in that contract.
+    :param cors_origins: browser origins allowed to call the mock. A ``*`` in an origin
+        matches any run of characters except ``/``. A trailing ``:*`` also matches an
+        origin without a port.
+    :param faults: fault rules active from the start, as :class:`FaultSpec` objects or
+        their JSON form (dicts).
+    :param throttle: the per-user request limit; None turns throttling off.
+    :param auth: ``"any"`` accepts any bearer token; ``"jwt"`` requires an unexpired
+        JWT with the right permissions (its signature is not checked).
     """
 
     host: str = DEFAULT_HOST
@@ -45,8 +60,20 @@ class Config:
     record_file: str | None = None
     record_errors: bool = False
     consumer: str = DEFAULT_CONSUMER
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    faults: tuple[FaultSpec, ...] = ()
+    throttle: ThrottleLimit | None = None
+    auth: str = "any"
 
     def __post_init__(self) -> None:
+        # Frozen: normalized values are written once, here, through object.__setattr__.
+        object.__setattr__(
+            self, "faults", tuple(_fault_spec(rule) for rule in self.faults)
+        )
+        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {AUTH_MODES!r}, got {self.auth!r}")
+
         if self.max_body_bytes < 1:
             raise ValueError(
                 f"max_body_bytes must be at least 1, got {self.max_body_bytes!r}"
@@ -70,3 +97,13 @@ class Config:
             )
 
         return replace(self, **changes)
+
+
+def _fault_spec(rule: FaultSpec | dict[str, Any]) -> FaultSpec:
+    if isinstance(rule, FaultSpec):
+        return rule
+
+    try:
+        return parse_rule(rule)
+    except GraphError as error:
+        raise ValueError(error.message) from None

@@ -65,8 +65,11 @@ class Interaction:
 
     @property
     def valid(self) -> bool:
-        """Whether the mock accepted the request (a status below 400)."""
-        return self.status < 400
+        """Whether the mock accepted the request (a status below 400).
+
+        Status 0 means the connection was dropped without a response.
+        """
+        return 0 < self.status < 400
 
     @property
     def first_error(self) -> str | None:

@@ -8,7 +8,7 @@ from flask import Response, current_app, g, request
 
 from . import skills
 from .app import get_state
-from .auth import bearer_token
+from .auth import authenticate
 from .http import json_response
 from .routes import base_url, resolve_owner
 
@@ -17,7 +17,7 @@ def list_skills(user: str | None) -> Response:
     g.operation = "listSkills"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
-    bearer_token(request)
+    authenticate(request)
     items = sorted(state.store.list(key), key=lambda skill: skill["createdDateTime"])
     return json_response(
         {
@@ -30,7 +30,7 @@ def list_skills(user: str | None) -> Response:
 def count_skills(user: str | None) -> Response:
     state = get_state(current_app)
     _owner_label, key = resolve_owner(user)
-    bearer_token(request)
+    authenticate(request)
     return Response(
         str(len(state.store.list(key))), content_type="text/plain;charset=utf-8"
     )

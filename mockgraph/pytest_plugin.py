@@ -158,6 +158,7 @@ def mockgraph(
     When the test ends, it fails if the mock crashed on a request (status 500), if an
     expectation declared with ``expect()`` is unmet, or, in strict mode, if the mock
     rejected any request.
+    A 500 that a fault rule injected is not a crash.
     """
     server = mockgraph_server
     if server.running and mockgraph_config.port not in (0, server.port):

@@ -87,8 +87,13 @@ def rejected_requests(server: MockGraph) -> str | None:
 
 
 def crashed_requests(server: MockGraph) -> str | None:
-    """Return a message listing requests the mock failed on (status 500), if any."""
-    crashes = server.interactions.filter(status=500)
+    """Return a message listing requests the mock failed on (status 500), if any.
+
+    A 500 that a fault rule injected on purpose is not a failure of the mock.
+    """
+    crashes = [
+        record for record in server.interactions.filter(status=500) if not record.fault
+    ]
     if not crashes:
         return None
 

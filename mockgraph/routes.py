@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, g, request
 
 from . import skills
 from .app import get_state
-from .auth import bearer_token
+from .auth import authenticate, caller_identity, me_user
 from .errors import GraphError
 from .fakedata import user_object_id
 from .http import check_json_content_type, json_response, parse_json_object, read_body
@@ -49,7 +49,7 @@ def describe_routes() -> str:
 def resolve_owner(user: str | None) -> tuple[str, str]:
     """Return the owner's label as addressed and its store key."""
     state = get_state(current_app)
-    label = user if user is not None else state.config.me_user
+    label = user if user is not None else me_user(request)
     key = user_object_id(label)
     g.user_key = key
     return label, key
@@ -63,7 +63,7 @@ def _json_body() -> dict[str, Any]:
     """Read the JSON object body, checking in Graph's order: auth, type, size, JSON."""
     state = get_state(current_app)
     data, too_large = read_body(request, state.config.max_body_bytes)
-    bearer_token(request)
+    authenticate(request)
     check_json_content_type(request)
     if too_large is not None:
         raise too_large
@@ -107,6 +107,7 @@ def create_skill(user: str | None) -> Response:
         sequence,
         caller=owner,
         values=skills.client_values(state.schemas, body),
+        identity=caller_identity(),
     )
     state.store.insert(key, skill)
     base = base_url()
@@ -131,7 +132,7 @@ def get_skill(skill_id: str, user: str | None) -> Response:
     g.operation = "getSkill"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
-    bearer_token(request)
+    authenticate(request)
     skill = state.store.get(key, skill_id)
     if skill is None:
         raise _not_found(skill_id, owner)
@@ -150,10 +151,13 @@ def update_skill(skill_id: str, user: str | None) -> Response:
         state.schemas, UPDATE_SCHEMA, body, state.config.strict
     )
     values = skills.client_values(state.schemas, body)
+    identity = caller_identity()
     updated = state.store.update(
         key,
         skill_id,
-        lambda current: skills.merge_patch(state.fabricator, current, values, owner),
+        lambda current: skills.merge_patch(
+            state.fabricator, current, values, owner, identity
+        ),
     )
     if updated is None:
         raise _not_found(skill_id, owner)
@@ -165,7 +169,7 @@ def delete_skill(skill_id: str, user: str | None) -> Response:
     g.operation = "deleteSkill"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
-    bearer_token(request)
+    authenticate(request)
     if not state.store.delete(key, skill_id):
         raise _not_found(skill_id, owner)
 

@@ -78,10 +78,15 @@ def new_skill(
     sequence: int,
     caller: str,
     values: dict[str, Any],
+    identity: dict[str, Any] | None = None,
 ) -> Skill:
-    """Return a complete skill: every property present, unset ones as null."""
+    """Return a complete skill: every property present, unset ones as null.
+
+    ``identity`` is the creator's identitySet when a token names the caller; without
+    one the creator is the user ``caller``.
+    """
     now = graph_timestamp()
-    creator = fabricator.identity_set(caller)
+    creator = identity or fabricator.identity_set(caller)
     server_values = {
         "id": fabricator.skill_id(owner_key, sequence),
         "createdDateTime": now,
@@ -100,12 +105,19 @@ def new_skill(
 
 
 def merge_patch(
-    fabricator: Fabricator, skill: Skill, values: dict[str, Any], caller: str
+    fabricator: Fabricator,
+    skill: Skill,
+    values: dict[str, Any],
+    caller: str,
+    identity: dict[str, Any] | None = None,
 ) -> Skill:
-    """Apply PATCH ``values``: absent keys stay, null clears, server fields move on."""
+    """Apply PATCH ``values``: absent keys stay, null clears, server fields move on.
+
+    ``identity`` is the modifier's identitySet, as in :func:`new_skill`.
+    """
     skill.update(values)
     skill["lastModifiedDateTime"] = graph_timestamp()
-    skill["lastModifiedBy"] = fabricator.identity_set(caller)
+    skill["lastModifiedBy"] = identity or fabricator.identity_set(caller)
     return skill
 
 
