@@ -21,7 +21,7 @@ from .http import json_response
 from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
 from .jsonl import JsonLinesWriter
 from .validation import SchemaSet
-from .store import MemoryStore, SkillStore
+from .store import SkillStore, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     """Build the mock's Flask application.
 
     :param config: settings; the defaults serve a stateless, unseeded mock.
-    :param store: where skills are kept; an in-memory store by default.
+    :param store: where skills are kept; by default the store ``config.store`` names.
     """
     config = config or Config()
     app = Flask("mockgraph")
@@ -90,7 +90,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     state = MockGraphState(
         config=config,
         schemas=SchemaSet.load(config.schema_dir),
-        store=store or MemoryStore(),
+        store=store or open_store(config.store),
         journal=journal,
         fabricator=Fabricator(config.seed),
     )

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
-from .config import DEFAULT_PORT, Config
+from .config import DEFAULT_PAGE_SIZE, DEFAULT_PORT, MEMORY_STORE, Config
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -52,6 +52,27 @@ def cli(verbose: bool) -> None:
 @click.option("--journal-file", type=click.Path(dir_okay=False), help="Also append every interaction to this JSON Lines file.")
 @click.option("--me", "me_user", default=DEFAULT_ME_USER, show_default=True, help="User id or principal name that /me stands for.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
+@click.option(
+    "--store",
+    default=MEMORY_STORE,
+    show_default=True,
+    help="Where skills are kept: 'memory', or 'sqlite:///path.db' for a file that "
+    "survives restarts and can be shared by several servers.",
+)
+@click.option(
+    "--seed-skills",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Generated skills each user gets when first seen.",
+)
+@click.option(
+    "--page-size",
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Maximum skills in one list page; a smaller $top makes pages smaller.",
+)
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads that answer requests.")
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
@@ -59,11 +80,19 @@ def serve(threads: int, **options: Any) -> None:
 
     from .app import create_app
 
-    config = Config(**options)
-    app = create_app(config)
+    try:
+        config = Config(**options)
+        app = create_app(config)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
     server = create_server(app, host=config.host, port=config.port, threads=threads)
     port = server.effective_port  # type: ignore[union-attr]
     logger.info("mockgraph serving on http://%s:%s/beta (/me is %s)", config.host, port, config.me_user)
+    logger.info("skills are kept in %s", config.store)
+    if config.seed_skills:
+        logger.info("each new user starts with %d generated skills", config.seed_skills)
+
     if config.seed is not None:
         logger.info("seed %s: generated ids and values are reproducible", config.seed)
 

@@ -11,6 +11,9 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOURNAL_LIMIT = 10_000
 # The user that /me stands for when no token names one.
 DEFAULT_ME_USER = "adele.vance@contoso.com"
+# Skills per page of a list response when the request has no smaller $top.
+DEFAULT_PAGE_SIZE = 100
+MEMORY_STORE = "memory"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class Config:
     :param journal_file: a JSON Lines file that receives every interaction as well.
     :param me_user: the user id or principal name that ``/me`` resolves to.
     :param schema_dir: a folder of JSON Schema files to use instead of the shipped ones.
+    :param store: where skills are kept: ``"memory"``, or ``"sqlite:///path.db"`` for a
+        SQLite file that survives restarts and can be shared by several processes.
+    :param seed_skills: how many generated skills each user gets when first seen.
+    :param page_size: maximum skills in one list response; more are reached through
+        ``@odata.nextLink``.
     """
 
     host: str = DEFAULT_HOST
@@ -36,6 +44,9 @@ class Config:
     journal_file: str | None = None
     me_user: str = DEFAULT_ME_USER
     schema_dir: str | None = None
+    store: str = MEMORY_STORE
+    seed_skills: int = 0
+    page_size: int = DEFAULT_PAGE_SIZE
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1:
@@ -46,6 +57,17 @@ class Config:
 
         if not self.me_user:
             raise ValueError("me_user must not be empty")
+
+        if self.store != MEMORY_STORE and not self.store.startswith("sqlite:///"):
+            raise ValueError(
+                f"store must be {MEMORY_STORE!r} or 'sqlite:///path.db', got {self.store!r}"
+            )
+
+        if self.seed_skills < 0:
+            raise ValueError(f"seed_skills must be at least 0, got {self.seed_skills!r}")
+
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {self.page_size!r}")
 
     def with_changes(self, **changes: Any) -> Config:
         """Return a copy with ``changes`` applied; unknown names raise TypeError."""

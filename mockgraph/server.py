@@ -128,8 +128,9 @@ class MockGraph:
             self.state.store.close()
             self.app = create_app(config)
             self.config = config
-        else:
-            self.reset()
+
+        # A SQLite store may hold skills of an earlier run; the contract is empty state.
+        self.reset()
 
     def reset(self) -> None:
         """Forget all skills and recorded interactions."""
