@@ -22,6 +22,7 @@ how the profile service compares. ``proficiency`` compares by the order of its m
 
 from __future__ import annotations
 
+import logging
 import operator
 from typing import Any, Callable
 
@@ -32,6 +33,8 @@ from odata_query.roundtrip import AstToODataVisitor
 
 from .errors import GraphError
 from .fakedata import parse_timestamp
+
+logger = logging.getLogger(__name__)
 
 Skill = dict[str, Any]
 # A compiled condition: the skill, and the values of the lambda variables in scope.
@@ -207,6 +210,11 @@ def parse_filter(text: str) -> ast._Node:
         raise _invalid(text, f"syntax error at offset {offset}, at {rest!r}") from None
     except ODataException as err:
         raise _invalid(text, str(err).rstrip(".")) from None
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
+        # odata-query 0.10 fails this way on some inputs, such as a lambda on a path
+        # of three segments (a/b/c/any()).
+        logger.warning("odata-query failed on $filter %r: %r", text, err)
+        raise _invalid(text, "the expression cannot be parsed") from None
 
 
 def compile_filter(text: str) -> Callable[[Skill], bool]:
@@ -433,13 +441,7 @@ class _Compiler:
             return members
 
         if kind == DATETIME and isinstance(literal, ast.DateTime):
-            if literal.val.endswith(("Z", "z")) or literal.val[-6] in "+-":
-                return parse_timestamp(literal.val)
-
-            raise self.invalid(
-                node,
-                "has a date-time without an offset; add Z or an offset such as +01:00",
-            )
+            return self.timestamp(node, literal.val)
 
         if kind == BOOLEAN and isinstance(literal, ast.Boolean):
             return literal.py_val
@@ -458,6 +460,18 @@ class _Compiler:
         raise self.invalid(
             node, f"compares a {kind} with {render(literal)}; write {hint}"
         )
+
+    def timestamp(self, node: ast._Node, text: str) -> Any:
+        if not text.endswith(("Z", "z")) and text[-6] not in "+-":
+            raise self.invalid(
+                node,
+                "has a date-time without an offset; add Z or an offset such as +01:00",
+            )
+
+        try:
+            return parse_timestamp(text)
+        except ValueError as err:
+            raise self.invalid(node, f"has an invalid date-time {text!r} ({err})") from None
 
     def function(self, node: ast.Call, variables: frozenset[str]) -> Condition:
         name = node.func.full_name()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 USER = "adele.vance@contoso.com"
@@ -168,6 +170,8 @@ def test_filter_keywords_inside_names(team, text):
         ("createdDateTime gt '2024-01-01'", "BadRequest", "without quotes"),
         ("createdDateTime gt 2024-01-01", "BadRequest", "2024-01-01"),
         ("createdDateTime gt 2024-01-01T00:00:00", "BadRequest", "without an offset"),
+        ("createdDateTime gt 2024-02-30T00:00:00Z", "BadRequest", "day is out of range"),
+        ("createdDateTime gt 2024-01-01T25:00:00Z", "BadRequest", "T25:00:00Z"),
         ("categories eq 'Data'", "BadRequest", "categories/any(x: x eq 'value')"),
         ("categories/any(c: c eq 1)", "BadRequest", "c eq 1"),
         ("displayName/any(c: c eq 'x')", "BadRequest", "displayName/any"),
@@ -179,6 +183,7 @@ def test_filter_keywords_inside_names(team, text):
         ("displayName eq 'x", "BadRequest", "\"'x\""),
         ("(displayName eq 'x'", "BadRequest", "ends too early"),
         ("frobnicate(displayName)", "BadRequest", "'frobnicate'"),
+        ("createdBy/user/id/any()", "BadRequest", "cannot be parsed"),
         ("  ", "BadRequest", "is empty"),
         ("not " * 150 + "isSearchable", "BadRequest", "more than 100 levels"),
         (" or ".join(["isSearchable"] * 300), "BadRequest", "more than 100 levels"),
@@ -210,3 +215,28 @@ def test_filter_parses_once_per_request(team):
     assert first == ["Python"]
     assert broken.status_code == 400
     assert second == ["Spanish"]
+
+
+# Random filters built from valid and invalid pieces: each gets 200 or a Graph 400.
+PIECES = [
+    "displayName", "proficiency", "categories", "createdDateTime", "isSearchable",
+    "createdBy/user/id", "inference/confidenceScore", "c", "eq", "ne", "gt", "le", "in",
+    "and", "or", "not", "(", ")", ",", "'x'", "'expert'", "''", "null", "true", "5",
+    "-1.5", "2024-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-01-01",
+    "startswith(", "contains(", "length(", "/any(c:", "/all(c:", "add", "$", "@", "'",
+]
+
+
+def test_filter_fuzz_never_fails_server(team):
+    generator = random.Random(20240501)
+    statuses = set()
+    for _ in range(400):
+        pieces = generator.choices(PIECES, k=generator.randint(1, 10))
+        text = " ".join(pieces).replace(" /", "/")
+        response = team.get(filter=text)
+        statuses.add(response.status_code)
+        assert response.status_code in (200, 400), text
+        if response.status_code == 400:
+            assert response.get_json()["error"]["target"] == "$filter", text
+
+    assert statuses == {200, 400}
