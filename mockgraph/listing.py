@@ -97,11 +97,11 @@ def select_properties(
     if select is None:
         return body
 
-    kept = {"id", *select}
+    returned = {"id", *select}
     return {
         name: value
         for name, value in body.items()
-        if name in kept or name.startswith("@")
+        if name in returned or name.startswith("@")
     }
 
 

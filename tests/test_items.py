@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mockgraph import Config, create_app
 from mockgraph.fakedata import parse_timestamp
 
 AUTH = {"Authorization": "Bearer t"}
@@ -102,8 +103,6 @@ def test_route_forms_share_skills(skills_api, prefix):
 
 
 def test_me_follows_configured_user(store_spec):
-    from mockgraph import Config, create_app
-
     app = create_app(Config(store=store_spec, me_user="megan.bowen@contoso.com"))
     client = app.test_client()
     created = client.post("/beta/me/profile/skills", json={"displayName": "Go"}, headers=AUTH)
@@ -248,14 +247,14 @@ def test_patch_unreadable_body(skills_api):
 
 def test_delete_then_gone(skills_api):
     created = skills_api.create("Python")
-    kept = skills_api.create("Go")
+    remaining = skills_api.create("Go")
     response = skills_api.delete(created["id"])
 
     assert response.status_code == 204
     assert response.get_data() == b""
     assert "Content-Type" not in response.headers
     assert skills_api.get(f"/{created['id']}").status_code == 404
-    assert [skill["id"] for skill in skills_api.list()] == [kept["id"]]
+    assert [skill["id"] for skill in skills_api.list()] == [remaining["id"]]
 
 
 def test_delete_twice_is_not_found(skills_api):
@@ -280,3 +279,19 @@ def test_create_after_delete_gets_new_id(skills_api):
     second = skills_api.create("Python")
 
     assert second["id"] != first["id"]
+
+
+def test_patch_strict_rejects_server_set(store_spec):
+    app = create_app(Config(store=store_spec, strict=True))
+    client = app.test_client()
+    created = client.post("/beta/me/profile/skills", json={"displayName": "Go"}, headers=AUTH)
+    response = client.patch(
+        f"/beta/me/profile/skills/{created.get_json()['id']}",
+        json={"createdDateTime": "2020-01-01T00:00:00Z"},
+        headers=AUTH,
+    )
+    app.extensions["mockgraph"].store.close()
+
+    assert response.status_code == 400
+    assert error_of(response)["target"] == "/createdDateTime"
+    assert "set by the server" in error_of(response)["message"]

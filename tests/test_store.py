@@ -196,13 +196,13 @@ def test_concurrent_requests_keep_every_skill(store_spec):
         session.close()
 
     new_ids = results[2::3]
-    kept = [skill_id for index, skill_id in enumerate(ids) if index % 3 != 1]
+    remaining_ids = [skill_id for index, skill_id in enumerate(ids) if index % 3 != 1]
     names = {item["id"]: item["displayName"] for item in listed}
 
     assert len(set(ids + new_ids)) == 80
     assert results[0::3] == [200] * 20
     assert results[1::3] == [204] * 20
-    assert sorted(names) == sorted(kept + new_ids)
+    assert sorted(names) == sorted(remaining_ids + new_ids)
     assert len(listed) == 60
     assert [names[ids[index]] for index in range(0, 60, 3)] == [
         f"renamed {index}" for index in range(0, 60, 3)
