@@ -95,6 +95,8 @@ STRING_FUNCTIONS = {
     "endswith": str.endswith,
     "contains": str.__contains__,
 }
+# Longest filter text quoted whole in an error message; longer ones are cut.
+MAX_QUOTED = 200
 # Deeper expressions are rejected, so evaluating one never exhausts the Python stack.
 MAX_DEPTH = 100
 
@@ -207,7 +209,11 @@ def parse_filter(text: str) -> ast._Node:
 
         offset = err.token.index
         rest = text[offset:].strip()[:30] or text[offset : offset + 1]
-        raise _invalid(text, f"syntax error at offset {offset}, at {rest!r}") from None
+        raise _invalid(
+            text,
+            f"syntax error at offset {offset}, at {rest!r}; write conditions such as "
+            "proficiency eq 'expert' and startswith(displayName,'Py')",
+        ) from None
     except ODataException as err:
         raise _invalid(text, str(err).rstrip(".")) from None
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as err:
@@ -224,10 +230,11 @@ def compile_filter(text: str) -> Callable[[Skill], bool]:
 
 
 def _invalid(text: str, reason: str) -> GraphError:
+    shown = text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "..."
     return GraphError(
         400,
         "BadRequest",
-        f"Invalid $filter {text!r}: {reason}.",
+        f"Invalid $filter {shown!r}: {reason}.",
         target="$filter",
     )
 

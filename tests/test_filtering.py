@@ -199,6 +199,14 @@ def test_filter_rejected(team, text, code, quoted):
     assert quoted in error["message"]
 
 
+def test_filter_long_text_cut_in_message(team):
+    text = " or ".join(["isSearchable"] * 300)
+    message = team.get(filter=text).get_json()["error"]["message"]
+
+    assert text[:200] + "..." in message
+    assert len(message) < 400
+
+
 def test_filter_rejected_on_count(team):
     response = team.get("/$count", filter="length(displayName) gt 3")
 
