@@ -60,11 +60,14 @@ class Config:
 
         if self.store != MEMORY_STORE and not self.store.startswith("sqlite:///"):
             raise ValueError(
-                f"store must be {MEMORY_STORE!r} or 'sqlite:///path.db', got {self.store!r}"
+                f"store must be {MEMORY_STORE!r} or 'sqlite:///path.db', "
+                f"got {self.store!r}"
             )
 
         if self.seed_skills < 0:
-            raise ValueError(f"seed_skills must be at least 0, got {self.seed_skills!r}")
+            raise ValueError(
+                f"seed_skills must be at least 0, got {self.seed_skills!r}"
+            )
 
         if self.page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {self.page_size!r}")

@@ -41,7 +41,9 @@ def parse_timestamp(text: str) -> datetime:
     """
     match = _TIMESTAMP.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"invalid date-time {text!r}: expected a form such as 2024-01-02T03:04:05Z")
+        raise ValueError(
+            f"invalid date-time {text!r}: expected a form such as 2024-01-02T03:04:05Z"
+        )
 
     main, fraction, offset = match.groups()
     fraction = (fraction or "")[:6].ljust(6, "0")

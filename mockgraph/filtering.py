@@ -14,10 +14,10 @@ Everything else the grammar accepts (arithmetic, other functions, two properties
 comparison) fails with 400 ``notSupported`` quoting the construct. Text that does not
 parse fails with 400 ``BadRequest``. No part of a filter is skipped.
 
-String comparisons ignore letter case, as Graph's directory queries do; no source says
-how the profile service compares. ``proficiency`` compares by the order of its members
-(``elementary`` lowest), as OData orders enum values. Following OData, ``gt``, ``ge``,
-``lt`` and ``le`` are false when either side is null.
+String comparisons ignore letter case, as Graph's directory queries do. No source
+documents how the profile service compares. ``proficiency`` compares by the order of
+its members (``elementary`` lowest), as OData orders enum values. Following OData,
+``gt``, ``ge``, ``lt`` and ``le`` are false when either side is null.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ STRING_FUNCTIONS = {
     "endswith": str.endswith,
     "contains": str.__contains__,
 }
-# Longest filter text quoted whole in an error message; longer ones are cut.
+# Maximum length of filter text quoted whole in an error message; longer text is cut.
 MAX_QUOTED = 200
 # Deeper expressions are rejected, so evaluating one never exhausts the Python stack.
 MAX_DEPTH = 100
@@ -150,7 +150,7 @@ class _Lexer(ODataLexer):  # type: ignore[misc]
 
 
 def read_path(skill: Skill, path: str) -> Any:
-    """Return the value at a ``/``-separated property path, or None where it ends early."""
+    """Return the value at a ``/``-separated property path, or None if it ends early."""
     value: Any = skill
     for part in path.split("/"):
         if not isinstance(value, dict):
@@ -188,16 +188,17 @@ def comparable(kind: str, value: Any) -> Any:
 
 
 def parse_filter(text: str) -> ast._Node:
-    """Parse ``$filter`` text into odata-query's syntax tree; raise 400 if it is invalid."""
+    """Parse ``$filter`` text into odata-query's syntax tree; raise 400 if invalid."""
     if not text.strip():
         raise _invalid(
             text,
-            "the expression is empty; write a condition such as proficiency eq 'expert'",
+            "the expression is empty; "
+            "write a condition such as proficiency eq 'expert'",
         )
 
     try:
         # A new parser per call: sly keeps its parse state on the instance.
-        return ODataParser().parse(_Lexer().tokenize(text))  # type: ignore[no-any-return]
+        tree = ODataParser().parse(_Lexer().tokenize(text))
     except TokenizingException as err:
         offset = err.token.index
         raise _invalid(
@@ -222,19 +223,22 @@ def parse_filter(text: str) -> ast._Node:
         logger.warning("odata-query failed on $filter %r: %r", text, err)
         raise _invalid(text, "the expression cannot be parsed") from None
 
+    node: ast._Node = tree
+    return node
+
 
 def compile_filter(text: str) -> Callable[[Skill], bool]:
-    """Compile ``$filter`` ``text`` into a predicate that is true for matching skills."""
+    """Compile ``$filter`` ``text`` into a predicate, true for the matching skills."""
     condition = _Compiler(text).condition(parse_filter(text), frozenset(), 0)
     return lambda skill: condition(skill, {})
 
 
 def _invalid(text: str, reason: str) -> GraphError:
-    shown = text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "..."
+    quoted = text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "..."
     return GraphError(
         400,
         "BadRequest",
-        f"Invalid $filter {shown!r}: {reason}.",
+        f"Invalid $filter {quoted!r}: {reason}.",
         target="$filter",
     )
 
@@ -316,7 +320,7 @@ class _Compiler:
     def operand(
         self, node: ast._Node, variables: frozenset[str]
     ) -> tuple[Callable[[Skill, dict[str, Any]], Any], str]:
-        """Return a reader of the property or lambda variable ``node`` names, and its type."""
+        """Return a reader of the property or lambda variable ``node``, and its type."""
         if (
             isinstance(node, ast.Identifier)
             and not node.namespace
@@ -372,14 +376,16 @@ class _Compiler:
         if not isinstance(right, ast._Literal) or isinstance(right, ast.List):
             raise self.unsupported(
                 node,
-                "each comparison needs a property on one side and a literal on the other",
+                "each comparison needs a property on one side and a literal on "
+                "the other",
             )
 
         read, kind = self.operand(left, variables)
         if kind == COLLECTION:
             raise self.invalid(
                 node,
-                f"compares a {kind}; use a lambda such as {render(left)}/any(x: x eq 'value')",
+                f"compares a {kind}; use a lambda such as "
+                f"{render(left)}/any(x: x eq 'value')",
             )
 
         literal = self.literal(node, right, kind)
@@ -420,7 +426,7 @@ class _Compiler:
         return lambda skill, env: comparable(kind, read(skill, env)) in members
 
     def literal(self, node: ast._Node, literal: ast._Node, kind: str) -> Any:
-        """Convert a literal to the comparable form of ``kind``; raise 400 on a type mismatch."""
+        """Convert a literal to the comparable form of ``kind``; 400 on a wrong type."""
         if isinstance(literal, ast.Null):
             return None
 
@@ -431,7 +437,8 @@ class _Compiler:
             if literal.val not in PROFICIENCY_LEVELS:
                 raise self.invalid(
                     node,
-                    f"uses {literal.val!r}, which is not a proficiency; expected one of {', '.join(PROFICIENCY_LEVELS)}",
+                    f"uses {literal.val!r}, which is not a proficiency; expected "
+                    f"one of {', '.join(PROFICIENCY_LEVELS)}",
                 )
 
             return PROFICIENCY_LEVELS.index(literal.val)
@@ -442,7 +449,8 @@ class _Compiler:
             if unknown:
                 raise self.invalid(
                     node,
-                    f"uses {', '.join(map(repr, unknown))}, not a member of allowedAudiences; expected {', '.join(AUDIENCES)}",
+                    f"uses {', '.join(map(repr, unknown))}, not a member of "
+                    f"allowedAudiences; expected {', '.join(AUDIENCES)}",
                 )
 
             return members
@@ -478,7 +486,9 @@ class _Compiler:
         try:
             return parse_timestamp(text)
         except ValueError as err:
-            raise self.invalid(node, f"has an invalid date-time {text!r} ({err})") from None
+            raise self.invalid(
+                node, f"has an invalid date-time {text!r} ({err})"
+            ) from None
 
     def function(self, node: ast.Call, variables: frozenset[str]) -> Condition:
         name = node.func.full_name()
@@ -486,7 +496,8 @@ class _Compiler:
         if test is None:
             raise self.unsupported(
                 node,
-                f"function {name!r} is not available; use {', '.join(STRING_FUNCTIONS)}",
+                f"function {name!r} is not available; "
+                f"use {', '.join(STRING_FUNCTIONS)}",
             )
 
         subject, needle = node.args
@@ -516,7 +527,8 @@ class _Compiler:
         if kind != COLLECTION:
             raise self.invalid(
                 node,
-                f"uses a lambda on a {kind}; any and all apply to categories and collaborationTags",
+                f"uses a lambda on a {kind}; any and all apply to categories "
+                "and collaborationTags",
             )
 
         if node.lambda_ is None:
@@ -529,9 +541,9 @@ class _Compiler:
         inner = self.condition(node.lambda_.expression, variables | {name}, depth)
         every = isinstance(node.operator, ast.All)
 
-        def test(skill: Skill, env: dict[str, Any]) -> bool:
+        def quantified(skill: Skill, env: dict[str, Any]) -> bool:
             items = read(skill, env) or []
             results = (inner(skill, {**env, name: item}) for item in items)
             return all(results) if every else any(results)
 
-        return test
+        return quantified

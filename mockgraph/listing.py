@@ -131,5 +131,5 @@ def _sort_key(kind: str, skill: Skill, path: str) -> tuple[int, Any]:
 
 
 def next_link(query: QueryOptions, skip: int) -> str:
-    """Return the absolute URL of the page that starts at ``skip``, on the request's host."""
+    """Return the absolute URL of the page starting at ``skip``, on the request host."""
     return f"{request.base_url}?{query.link_query(skip)}"

@@ -123,8 +123,8 @@ def read_query(
         raise GraphError(
             400,
             "notSupported",
-            f"Query option $search={options['search']!r} is not supported by mockgraph; "
-            "use $filter with contains(displayName,'text') instead.",
+            f"Query option $search={options['search']!r} is not supported by "
+            "mockgraph; use $filter with contains(displayName,'text') instead.",
             target="$search",
         )
 
@@ -191,7 +191,8 @@ def _boolean(options: Mapping[str, str], name: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise _bad_option(
             name,
-            f"Invalid value {value!r} for query option '${name}': expected true or false.",
+            f"Invalid value {value!r} for query option '${name}': "
+            "expected true or false.",
         )
 
     return value.lower() == "true"

@@ -59,9 +59,8 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
 
         # NOTE: a request for the same user that arrives while this one seeds may see
         # only part of the seeded skills.
-        seed_user(
-            state.store, state.schemas, state.fabricator, key, label, state.config.seed_skills
-        )
+        count = state.config.seed_skills
+        seed_user(state.store, state.schemas, state.fabricator, key, label, count)
 
     return label, key
 

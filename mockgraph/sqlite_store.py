@@ -3,9 +3,9 @@
 The database runs in WAL mode, where readers and the writer do not block each other.
 Every write runs in a ``BEGIN IMMEDIATE`` transaction, which takes the file's write
 lock when it starts. A read-modify-write such as :meth:`SQLiteStore.update` or a counter
-increment therefore sees no other writer, in this process or in another one. A request that cannot get the lock
-within the busy timeout fails with 503 ``serviceNotAvailable`` and ``Retry-After: 1``,
-which the Graph SDKs retry.
+increment therefore sees no other writer, in this process or in another one. A request
+that cannot get the lock within the busy timeout fails with 503 ``serviceNotAvailable``
+and ``Retry-After: 1``, which the Graph SDKs retry.
 
 Connections are pooled: each call borrows one, so no connection is used by two threads
 at once.
@@ -85,7 +85,8 @@ class SQLiteStore(SkillStore):
         folder = Path(path).parent
         if not folder.is_dir():
             raise ValueError(
-                f"folder {str(folder)!r} of SQLite store {url!r} does not exist; create it first"
+                f"folder {str(folder)!r} of SQLite store {url!r} does not exist; "
+                "create it first"
             )
 
         return cls(path)
