@@ -1,12 +1,20 @@
-"""The admin API under ``/_mockgraph/``: journal access and health."""
+"""The admin API under ``/_mockgraph/``: health, journal, reset and skill dumps."""
 
 from __future__ import annotations
+
+import logging
 
 from flask import Blueprint, Response, current_app, request
 
 from .app import get_state
+from .dumps import read_dump
 from .errors import GraphError
-from .http import json_response
+from .http import json_response, parse_json_object, read_body
+
+logger = logging.getLogger(__name__)
+# Largest dump PUT /_mockgraph/skills accepts, in bytes; fixture files may be larger
+# than a request body.
+MAX_DUMP_BYTES = 64 * 1024 * 1024
 
 blueprint = Blueprint("mockgraph_admin", __name__)
 
@@ -56,3 +64,35 @@ def list_interactions() -> Response:
 def clear_interactions() -> Response:
     get_state(current_app).journal.clear()
     return Response(status=204)
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    """Remove every skill, counter, seen user and recorded interaction."""
+    get_state(current_app).reset()
+    return Response(status=204)
+
+
+@blueprint.get("/skills")
+def dump_skills() -> Response:
+    """Return every user's skills as ``{"users": {user id: [skill, ...]}}``."""
+    return json_response({"users": get_state(current_app).store.dump()})
+
+
+@blueprint.put("/skills")
+def load_skills() -> Response:
+    """Replace every skill with a dump in the format :func:`dump_skills` returns.
+
+    Users may be named by id or principal name. Each skill is validated like a create
+    body; the properties the server sets are kept if given and generated if not.
+    """
+    state = get_state(current_app)
+    data, too_large = read_body(request, MAX_DUMP_BYTES)
+    if too_large is not None:
+        raise too_large
+
+    skills = read_dump(state, parse_json_object(data))
+    state.store.load(skills)
+    total = sum(len(items) for items in skills.values())
+    logger.info("loaded %d skills of %d users", total, len(skills))
+    return json_response({"users": len(skills), "skills": total})

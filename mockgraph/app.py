@@ -22,7 +22,7 @@ from .faults import FaultSet
 from .http import json_response
 from .journal import Interaction, Journal, redact_header
 from .jsonl import JsonLinesWriter
-from .store import MemoryStore, SkillStore
+from .store import SkillStore, open_store
 from .throttle import Throttle
 from .validation import SchemaSet
 
@@ -94,7 +94,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     """Build the mock's Flask application.
 
     :param config: settings; the defaults serve a stateless, unseeded mock.
-    :param store: where skills are kept; an in-memory store by default.
+    :param store: where skills are kept; by default the store ``config.store`` names.
     """
     config = config or Config()
     app = Flask("mockgraph")
@@ -110,7 +110,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     state = MockGraphState(
         config=config,
         schemas=SchemaSet.load(config.schema_dir),
-        store=store or MemoryStore(),
+        store=store or open_store(config.store),
         journal=journal,
         fabricator=fabricator,
         faults=FaultSet(config.faults, fabricator),

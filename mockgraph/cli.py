@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .cli_options import frontend_options, log_frontend_settings
 from .cli_verify import verify
 from .config import (
     DEFAULT_CONSUMER,
@@ -17,10 +18,11 @@ from .config import (
     DEFAULT_JOURNAL_LIMIT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_ME_USER,
+    DEFAULT_PAGE_SIZE,
     DEFAULT_PORT,
+    MEMORY_STORE,
     Config,
 )
-from .cli_options import frontend_options, log_frontend_settings
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -112,14 +114,39 @@ def cli(verbose: bool) -> None:
     help="Worker threads that answer requests.",
 )
 @frontend_options
+@click.option(
+    "--store",
+    default=MEMORY_STORE,
+    show_default=True,
+    help="Where skills are kept: 'memory', or 'sqlite:///path.db' for a file that "
+    "survives restarts and can be shared by several servers.",
+)
+@click.option(
+    "--seed-skills",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Generated skills each user gets when first seen.",
+)
+@click.option(
+    "--page-size",
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Maximum skills in one list page; a smaller $top makes pages smaller.",
+)
 def serve(threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
     from waitress import create_server
 
     from .app import create_app
 
-    config = Config(**options)
-    app = create_app(config)
+    try:
+        config = Config(**options)
+        app = create_app(config)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
     server = create_server(app, host=config.host, port=config.port, threads=threads)
     port = server.effective_port  # type: ignore[union-attr]
     logger.info(
@@ -128,6 +155,10 @@ def serve(threads: int, **options: Any) -> None:
         port,
         config.me_user,
     )
+    logger.info("skills are kept in %s", config.store)
+    if config.seed_skills:
+        logger.info("each new user starts with %d generated skills", config.seed_skills)
+
     if config.seed is not None:
         logger.info("seed %s: generated ids and values are reproducible", config.seed)
 

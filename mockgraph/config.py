@@ -20,6 +20,9 @@ DEFAULT_CONSUMER = "frontend"
 # Browser origins allowed by default: any port of localhost and 127.0.0.1, over http.
 DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
 AUTH_MODES = ("any", "jwt")
+# Skills per page of a list response when the request has no smaller $top.
+DEFAULT_PAGE_SIZE = 100
+MEMORY_STORE = "memory"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class Config:
     :param throttle: the per-user request limit; None turns throttling off.
     :param auth: ``"any"`` accepts any bearer token; ``"jwt"`` requires an unexpired
         JWT with the right permissions (its signature is not checked).
+    :param store: where skills are kept: ``"memory"``, or ``"sqlite:///path.db"`` for a
+        SQLite file that survives restarts and can be shared by several processes.
+    :param seed_skills: how many generated skills each user gets when first seen.
+    :param page_size: maximum skills in one list response; more are reached through
+        ``@odata.nextLink``.
     """
 
     host: str = DEFAULT_HOST
@@ -64,6 +72,9 @@ class Config:
     faults: tuple[FaultSpec, ...] = ()
     throttle: ThrottleLimit | None = None
     auth: str = "any"
+    store: str = MEMORY_STORE
+    seed_skills: int = 0
+    page_size: int = DEFAULT_PAGE_SIZE
 
     def __post_init__(self) -> None:
         # Frozen: normalized values are written once, here, through object.__setattr__.
@@ -86,6 +97,20 @@ class Config:
 
         if not self.me_user:
             raise ValueError("me_user must not be empty")
+
+        if self.store != MEMORY_STORE and not self.store.startswith("sqlite:///"):
+            raise ValueError(
+                f"store must be {MEMORY_STORE!r} or 'sqlite:///path.db', "
+                f"got {self.store!r}"
+            )
+
+        if self.seed_skills < 0:
+            raise ValueError(
+                f"seed_skills must be at least 0, got {self.seed_skills!r}"
+            )
+
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {self.page_size!r}")
 
     def with_changes(self, **changes: Any) -> Config:
         """Return a copy with ``changes`` applied; unknown names raise TypeError."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -21,12 +22,34 @@ from faker import Faker
 
 # Namespace of the user ids derived from a user principal name or any non-GUID key.
 USER_NAMESPACE = uuid.UUID("5b0f7c1e-7d55-4c1a-9a43-6f0b0c4d2e11")
+_TIMESTAMP = re.compile(
+    r"(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)?"
+)
 
 
 def graph_timestamp(moment: datetime | None = None) -> str:
     """Format a UTC instant the way Graph does: seven fractional digits and ``Z``."""
     moment = moment or datetime.now(timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 date-time into an aware datetime, in UTC if it has no offset.
+
+    Graph writes seven fractional digits, which :meth:`datetime.fromisoformat` rejects
+    before Python 3.11, so digits past the sixth are dropped first.
+    """
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"invalid date-time {text!r}: expected a form such as 2024-01-02T03:04:05Z"
+        )
+
+    main, fraction, offset = match.groups()
+    fraction = (fraction or "")[:6].ljust(6, "0")
+    offset = "+00:00" if offset in (None, "Z", "z") else offset
+    moment = datetime.fromisoformat(f"{main[:10]}T{main[11:]}.{fraction}{offset}")
+    return moment.astimezone(timezone.utc)
 
 
 def user_object_id(user: str) -> str:

@@ -16,7 +16,8 @@ import logging
 import random
 import socket
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 

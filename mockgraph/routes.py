@@ -12,12 +12,16 @@ from .auth import authenticate, caller_identity, me_user
 from .errors import GraphError
 from .fakedata import user_object_id
 from .http import check_json_content_type, json_response, parse_json_object, read_body
+from .store import SkillExistsError
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA
 
 # Every form of the owner segment; each is served with and without the /beta prefix.
 OWNER_FORMS = ("/users/<user>", "/user/<user>", "/me")
 VERSION_PREFIXES = ("/beta", "")
 COLLECTION = "/profile/skills"
+# Ids drawn for one new skill before giving up. Only ids loaded from a dump made with
+# the same seed collide, and each collision moves the user's counter past that id.
+MAX_ID_ATTEMPTS = 10_000
 
 
 def register(app: Flask) -> None:
@@ -52,6 +56,14 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
     label = user if user is not None else me_user(request)
     key = user_object_id(label)
     g.user_key = key
+    if state.config.seed_skills and state.store.mark_seen(key):
+        from .seeding import seed_user
+
+        # NOTE: a request for the same user that arrives while this one seeds may see
+        # only part of the seeded skills.
+        count = state.config.seed_skills
+        seed_user(state.store, state.schemas, state.fabricator, key, label, count)
+
     return label, key
 
 
@@ -99,22 +111,42 @@ def create_skill(user: str | None) -> Response:
         state.schemas, CREATE_SCHEMA, body, state.config.strict
     )
 
-    sequence = state.store.next_sequence(key, "create")
-    skill = skills.new_skill(
-        state.schemas,
-        state.fabricator,
-        key,
-        sequence,
-        caller=owner,
-        values=skills.client_values(state.schemas, body),
-        identity=caller_identity(),
-    )
-    state.store.insert(key, skill)
+    values = skills.client_values(state.schemas, body)
+    skill = _insert_new(key, owner, values)
     base = base_url()
     return json_response(
         skills.present(skill, base, owner),
         201,
         {"Location": skills.entity_url(base, owner, skill["id"])},
+    )
+
+
+def _insert_new(key: str, owner: str, values: dict[str, Any]) -> skills.Skill:
+    """Insert a new skill, drawing another id if a loaded skill already has one."""
+    state = get_state(current_app)
+    for _attempt in range(MAX_ID_ATTEMPTS):
+        sequence = state.store.next_sequence(key, "create")
+        skill = skills.new_skill(
+            state.schemas,
+            state.fabricator,
+            key,
+            sequence,
+            caller=owner,
+            values=values,
+            identity=caller_identity(),
+        )
+        try:
+            state.store.insert(key, skill)
+        except SkillExistsError:
+            continue
+
+        return skill
+
+    raise GraphError(
+        409,
+        "conflict",
+        f"Could not draw a free skill id for user {owner!r} in {MAX_ID_ATTEMPTS} "
+        "attempts; reset the mock or load skills with other ids.",
     )
 
 
@@ -133,13 +165,15 @@ def get_skill(skill_id: str, user: str | None) -> Response:
     state = get_state(current_app)
     owner, key = resolve_owner(user)
     authenticate(request)
+    from .listing import item_options, select_properties
+
+    query = item_options()
     skill = state.store.get(key, skill_id)
     if skill is None:
         raise _not_found(skill_id, owner)
 
-    from .listing import select_properties
-
-    return json_response(select_properties(skills.present(skill, base_url(), owner)))
+    body = skills.present(skill, base_url(), owner, query.select)
+    return json_response(select_properties(body, query.select))
 
 
 def update_skill(skill_id: str, user: str | None) -> Response:
@@ -173,7 +207,9 @@ def delete_skill(skill_id: str, user: str | None) -> Response:
     if not state.store.delete(key, skill_id):
         raise _not_found(skill_id, owner)
 
-    return Response(status=204)
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 def skills_count(user: str | None = None) -> Response:

@@ -151,8 +151,9 @@ class MockGraph:
             self.config = config
             self._closed = False
             self.expectations.clear()
-        else:
-            self.reset()
+
+        # A SQLite store may hold skills of an earlier run; the contract is empty state.
+        self.reset()
 
     def reset(self) -> None:
         """Forget all skills, recorded interactions and expectations."""

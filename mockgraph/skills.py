@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
 from .errors import ErrorDetail, GraphError
-from .fakedata import Fabricator, graph_timestamp
+from .fakedata import Fabricator, graph_timestamp, parse_timestamp
 from .validation import ANNOTATIONS, SchemaSet, complete, validation_error_message
 
 Skill = dict[str, Any]
@@ -39,18 +41,23 @@ def validate_body(
         details.sort(key=lambda detail: _position(body, detail.target))
 
     if details:
-        raise GraphError(
-            400,
-            details[0].code,
-            validation_error_message(details),
-            target=details[0].target,
-            details=details,
-        )
+        raise validation_failure(details)
 
     return [
         f"ignored server-set property {name!r}: the server's value is returned instead"
         for name in server_set
     ]
+
+
+def validation_failure(details: list[ErrorDetail]) -> GraphError:
+    """Return the 400 error that reports ``details``, led by the first one."""
+    return GraphError(
+        400,
+        details[0].code,
+        validation_error_message(details),
+        target=details[0].target,
+        details=details,
+    )
 
 
 def _position(body: dict[str, Any], target: str) -> int:
@@ -113,12 +120,32 @@ def merge_patch(
 ) -> Skill:
     """Apply PATCH ``values``: absent keys stay, null clears, server fields move on.
 
+    A complex value such as ``inference`` is replaced whole, not merged. With no values
+    to apply the PATCH changes nothing, not even ``lastModifiedDateTime``.
     ``identity`` is the modifier's identitySet, as in :func:`new_skill`.
     """
+    if not values:
+        return skill
+
     skill.update(values)
-    skill["lastModifiedDateTime"] = graph_timestamp()
+    skill["lastModifiedDateTime"] = later_timestamp(skill.get("lastModifiedDateTime"))
     skill["lastModifiedBy"] = identity or fabricator.identity_set(caller)
     return skill
+
+
+def later_timestamp(previous: str | None) -> str:
+    """Return the current time, or a tick after ``previous`` if the clock has not passed it.
+
+    Two changes within one clock tick still get increasing ``lastModifiedDateTime``.
+    """
+    now = datetime.now(timezone.utc)
+    if previous:
+        try:
+            now = max(now, parse_timestamp(previous) + timedelta(microseconds=1))
+        except ValueError:
+            pass  # a value loaded from a fixture that is not a date-time is replaced
+
+    return graph_timestamp(now)
 
 
 def entity_url(base_url: str, owner: str, skill_id: str | None = None) -> str:
@@ -126,13 +153,20 @@ def entity_url(base_url: str, owner: str, skill_id: str | None = None) -> str:
     return f"{url}/{quote(skill_id, safe='')}" if skill_id else url
 
 
-def context_url(base_url: str, owner: str, entity: bool) -> str:
+def context_url(
+    base_url: str, owner: str, entity: bool, select: Sequence[str] | None = None
+) -> str:
+    """Return the ``@odata.context`` URL; a ``$select`` list appears in brackets."""
+    selected = f"({','.join(select)})" if select is not None else ""
     suffix = "/$entity" if entity else ""
     return (
-        f"{base_url}/$metadata#users('{quote(owner, safe='')}')/profile/skills{suffix}"
+        f"{base_url}/$metadata#users('{quote(owner, safe='')}')/profile/skills"
+        f"{selected}{suffix}"
     )
 
 
-def present(skill: Skill, base_url: str, owner: str) -> dict[str, Any]:
+def present(
+    skill: Skill, base_url: str, owner: str, select: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Return a skill as a single-entity response body, with its ``@odata.context``."""
-    return {"@odata.context": context_url(base_url, owner, entity=True), **skill}
+    return {"@odata.context": context_url(base_url, owner, True, select), **skill}

@@ -17,6 +17,10 @@ from typing import Any
 Skill = dict[str, Any]
 
 
+class SkillExistsError(KeyError):
+    """Raised by :meth:`SkillStore.insert` when the user already has a skill with that id."""
+
+
 class SkillStore(ABC):
     """Storage of skills by user, plus per-user counters for deterministic values."""
 
@@ -30,7 +34,7 @@ class SkillStore(ABC):
 
     @abstractmethod
     def insert(self, user: str, skill: Skill) -> None:
-        """Add a new skill; its ``id`` must be new for that user."""
+        """Add a new skill; raise :class:`SkillExistsError` if the user has its ``id``."""
 
     @abstractmethod
     def get(self, user: str, skill_id: str) -> Skill | None:
@@ -93,7 +97,7 @@ class MemoryStore(SkillStore):
         with self._lock:
             skills = self._skills[user]
             if skill["id"] in skills:
-                raise KeyError(
+                raise SkillExistsError(
                     f"skill {skill['id']!r} already exists for user {user!r}"
                 )
 
@@ -145,3 +149,13 @@ class MemoryStore(SkillStore):
             self._skills.clear()
             self._sequences.clear()
             self._seen.clear()
+
+
+def open_store(spec: str) -> SkillStore:
+    """Open the store that ``spec`` names: ``"memory"`` or ``"sqlite:///path.db"``."""
+    if spec == "memory":
+        return MemoryStore()
+
+    from .sqlite_store import SQLiteStore
+
+    return SQLiteStore.from_url(spec)

@@ -1,0 +1,282 @@
+"""A skill store in a SQLite file, shared by threads and by processes.
+
+The database runs in WAL mode, where readers and the writer do not block each other.
+Every write runs in a ``BEGIN IMMEDIATE`` transaction, which takes the file's write
+lock when it starts. A read-modify-write such as :meth:`SQLiteStore.update` or a counter
+increment therefore sees no other writer, in this process or in another one. A request
+that cannot get the lock within the busy timeout fails with 503 ``serviceNotAvailable``
+and ``Retry-After: 1``, which the Graph SDKs retry.
+
+Connections are pooled: each call borrows one, so no connection is used by two threads
+at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import GraphError
+from .store import Skill, SkillExistsError, SkillStore
+
+logger = logging.getLogger(__name__)
+
+# list[Skill] under a name that the ``list`` method does not shadow inside the class.
+SkillList = list[Skill]
+URL_PREFIX = "sqlite:///"
+# Seconds a statement waits for another connection's write lock before failing.
+DEFAULT_BUSY_TIMEOUT = 5.0
+# Idle connections kept open for reuse; busier moments open more and close them after.
+MAX_IDLE_CONNECTIONS = 8
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS skills (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (user, id)
+);
+CREATE TABLE IF NOT EXISTS sequences (
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (user, kind)
+);
+CREATE TABLE IF NOT EXISTS seen_users (
+    user TEXT PRIMARY KEY
+);
+"""
+
+
+class SQLiteStore(SkillStore):
+    """Skills in a SQLite database file; ``seq`` keeps each user's creation order."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        with self._connection() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+        logger.info("keeping skills in SQLite database %s", self.path)
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """Open ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
+        path = url[len(URL_PREFIX) :] if url.startswith(URL_PREFIX) else ""
+        if not path or path == ":memory:":
+            raise ValueError(
+                f"invalid SQLite store {url!r}: expected 'sqlite:///path.db'; "
+                "use 'memory' for a store that lives only in this process"
+            )
+
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise ValueError(
+                f"folder {str(folder)!r} of SQLite store {url!r} does not exist; "
+                "create it first"
+            )
+
+        return cls(path)
+
+    # Connections and transactions
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the SQLite store {self.path!r} is closed")
+
+            db = self._idle.pop() if self._idle else None
+
+        if db is None:
+            db = self._connect()
+
+        try:
+            yield db
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise self._busy(err) from err
+
+            raise
+        finally:
+            with self._lock:
+                if not self._closed and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                    self._idle.append(db)
+                    db = None
+
+            if db is not None:
+                db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in a transaction that holds the database's write lock."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+
+                raise
+
+            db.execute("COMMIT")
+
+    def _busy(self, err: sqlite3.OperationalError) -> GraphError:
+        logger.warning("SQLite store %s is busy: %s", self.path, err)
+        return GraphError(
+            503,
+            "serviceNotAvailable",
+            f"The skills database {self.path!r} stayed locked by another writer for "
+            f"{self.busy_timeout} s ({err}); retry the request.",
+            headers={"Retry-After": "1"},
+        )
+
+    # The SkillStore interface
+
+    def next_sequence(self, user: str, kind: str) -> int:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT value FROM sequences WHERE user = ? AND kind = ?", (user, kind)
+            ).fetchone()
+            value = row[0] if row else 0
+            db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = excluded.value",
+                (user, kind, value + 1),
+            )
+            return int(value)
+
+    def mark_seen(self, user: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO seen_users (user) VALUES (?)", (user,)
+            )
+            return cursor.rowcount == 1
+
+    def insert(self, user: str, skill: Skill) -> None:
+        with self._write() as db:
+            try:
+                db.execute(
+                    "INSERT INTO skills (user, id, body) VALUES (?, ?, ?)",
+                    (user, skill["id"], _encode(skill)),
+                )
+            except sqlite3.IntegrityError:
+                raise SkillExistsError(
+                    f"skill {skill['id']!r} already exists for user {user!r}"
+                ) from None
+
+    def get(self, user: str, skill_id: str) -> Skill | None:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT body FROM skills WHERE user = ? AND id = ?", (user, skill_id)
+            ).fetchone()
+
+        return _decode(row[0]) if row else None
+
+    def list(self, user: str) -> SkillList:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT body FROM skills WHERE user = ? ORDER BY seq", (user,)
+            ).fetchall()
+
+        return [_decode(body) for (body,) in rows]
+
+    def update(
+        self, user: str, skill_id: str, change: Callable[[Skill], Skill]
+    ) -> Skill | None:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT body FROM skills WHERE user = ? AND id = ?", (user, skill_id)
+            ).fetchone()
+            if row is None:
+                return None
+
+            updated = change(_decode(row[0]))
+            db.execute(
+                "UPDATE skills SET body = ? WHERE user = ? AND id = ?",
+                (_encode(updated), user, skill_id),
+            )
+            return updated
+
+    def delete(self, user: str, skill_id: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM skills WHERE user = ? AND id = ?", (user, skill_id)
+            )
+            return cursor.rowcount == 1
+
+    def dump(self) -> dict[str, SkillList]:
+        with self._connection() as db:
+            rows = db.execute("SELECT user, body FROM skills ORDER BY seq").fetchall()
+
+        skills: dict[str, SkillList] = {}
+        for user, body in rows:
+            skills.setdefault(user, []).append(_decode(body))
+
+        return skills
+
+    def load(self, skills: dict[str, SkillList]) -> None:
+        with self._write() as db:
+            _delete_all(db)
+            db.executemany(
+                "INSERT INTO seen_users (user) VALUES (?)", [(user,) for user in skills]
+            )
+            db.executemany(
+                "INSERT INTO skills (user, id, body) VALUES (?, ?, ?)",
+                [
+                    (user, skill["id"], _encode(skill))
+                    for user, items in skills.items()
+                    for skill in items
+                ],
+            )
+
+    def clear(self) -> None:
+        with self._write() as db:
+            _delete_all(db)
+
+    def close(self) -> None:
+        """Close the idle connections; later calls raise RuntimeError."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+
+        for db in idle:
+            db.close()
+
+
+def _delete_all(db: sqlite3.Connection) -> None:
+    for table in ("skills", "sequences", "seen_users"):
+        db.execute(f"DELETE FROM {table}")
+
+
+def _encode(skill: Skill) -> str:
+    return json.dumps(skill, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(body: str) -> Skill:
+    value: Skill = json.loads(body)
+    return value

@@ -1,0 +1,412 @@
+"""The two skill stores: one contract, concurrency, and what only SQLite does."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from mockgraph import Config, GraphError, MockGraph
+from mockgraph.sqlite_store import SQLiteStore
+from mockgraph.store import MemoryStore, SkillExistsError, open_store
+
+AUTH = {"Authorization": "Bearer t"}
+
+
+def skill(skill_id, name="Python"):
+    return {"id": skill_id, "displayName": name}
+
+
+@pytest.fixture
+def store(store_spec):
+    opened = open_store(store_spec)
+    yield opened
+    opened.close()
+
+
+# The SkillStore contract, on both stores
+
+
+def test_store_insert_get_list(store):
+    store.insert("u1", skill("b", "Go"))
+    store.insert("u1", skill("a", "Python"))
+    store.insert("u2", skill("c"))
+
+    assert store.get("u1", "a") == skill("a", "Python")
+    assert store.get("u2", "a") is None
+    assert [item["id"] for item in store.list("u1")] == ["b", "a"]
+    assert store.list("nobody") == []
+
+
+def test_store_insert_duplicate(store):
+    store.insert("u1", skill("a"))
+
+    with pytest.raises(SkillExistsError):
+        store.insert("u1", skill("a", "Other"))
+
+    assert store.get("u1", "a") == skill("a")
+
+
+def test_store_same_id_for_two_users(store):
+    store.insert("u1", skill("a", "One"))
+    store.insert("u2", skill("a", "Two"))
+
+    assert store.get("u1", "a")["displayName"] == "One"
+    assert store.get("u2", "a")["displayName"] == "Two"
+
+
+def test_store_returns_copies(store):
+    store.insert("u1", skill("a"))
+    store.get("u1", "a")["displayName"] = "changed"
+    store.list("u1")[0]["displayName"] = "changed"
+
+    assert store.get("u1", "a")["displayName"] == "Python"
+
+
+def test_store_update(store):
+    store.insert("u1", skill("a"))
+    updated = store.update("u1", "a", lambda current: {**current, "displayName": "Go"})
+
+    assert updated == skill("a", "Go")
+    assert store.get("u1", "a") == skill("a", "Go")
+    assert store.update("u1", "missing", lambda current: current) is None
+    assert store.update("u2", "a", lambda current: current) is None
+
+
+def test_store_update_failure_changes_nothing(store):
+    store.insert("u1", skill("a"))
+
+    def fail(current):
+        current["displayName"] = "half-done"
+        raise ValueError("change failed")
+
+    with pytest.raises(ValueError):
+        store.update("u1", "a", fail)
+
+    assert store.get("u1", "a") == skill("a")
+
+
+def test_store_delete(store):
+    store.insert("u1", skill("a"))
+
+    assert store.delete("u1", "a") is True
+    assert store.delete("u1", "a") is False
+    assert store.get("u1", "a") is None
+
+
+def test_store_sequences(store):
+    values = [store.next_sequence("u1", "create") for _ in range(3)]
+
+    assert values == [0, 1, 2]
+    assert store.next_sequence("u2", "create") == 0
+    assert store.next_sequence("u1", "other") == 0
+
+
+def test_store_mark_seen(store):
+    assert store.mark_seen("u1") is True
+    assert store.mark_seen("u1") is False
+    assert store.mark_seen("u2") is True
+
+
+def test_store_dump_load(store):
+    store.insert("u1", skill("a"))
+    store.next_sequence("u1", "create")
+    store.load({"u2": [skill("x"), skill("y")]})
+
+    assert store.dump() == {"u2": [skill("x"), skill("y")]}
+    assert store.get("u1", "a") is None
+    assert store.next_sequence("u1", "create") == 0
+    assert store.mark_seen("u2") is False
+
+
+def test_store_clear(store):
+    store.insert("u1", skill("a"))
+    store.mark_seen("u1")
+    store.next_sequence("u1", "create")
+    store.clear()
+
+    assert store.dump() == {}
+    assert store.mark_seen("u1") is True
+    assert store.next_sequence("u1", "create") == 0
+
+
+def test_store_threads_share_counter(store):
+    with ThreadPoolExecutor(8) as pool:
+        values = list(
+            pool.map(lambda _: store.next_sequence("u1", "create"), range(200))
+        )
+
+    assert sorted(values) == list(range(200))
+
+
+def test_store_threads_update_atomically(store):
+    store.insert("u1", {"id": "a", "displayName": "counter", "hits": 0})
+
+    def bump(_):
+        store.update(
+            "u1", "a", lambda current: {**current, "hits": current["hits"] + 1}
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bump, range(200)))
+
+    assert store.get("u1", "a")["hits"] == 200
+
+
+# Concurrent requests never lose or duplicate a skill
+
+
+def test_concurrent_requests_keep_every_skill(store_spec):
+    with MockGraph(Config(port=0, store=store_spec)) as graph:
+        url = graph.url + "/users/42/profile/skills"
+        session = requests.Session()
+        session.headers.update(AUTH)
+
+        def create(index):
+            response = session.post(
+                url, json={"displayName": f"skill {index}"}, timeout=30
+            )
+            assert response.status_code == 201, response.text
+            return response.json()["id"]
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(create, range(60)))
+
+        # Patch a third, delete a third, and create as many new skills, all at once.
+        def change(index):
+            skill_id = ids[index]
+            if index % 3 == 0:
+                body = {"displayName": f"renamed {index}"}
+                return session.patch(
+                    f"{url}/{skill_id}", json=body, timeout=30
+                ).status_code
+
+            if index % 3 == 1:
+                return session.delete(f"{url}/{skill_id}", timeout=30).status_code
+
+            return create(100 + index)
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(change, range(60)))
+
+        listed = session.get(url, params={"$top": "100"}, timeout=30).json()["value"]
+        count = session.get(url + "/$count", timeout=30).text
+        session.close()
+
+    new_ids = results[2::3]
+    remaining_ids = [skill_id for index, skill_id in enumerate(ids) if index % 3 != 1]
+    names = {item["id"]: item["displayName"] for item in listed}
+
+    assert len(set(ids + new_ids)) == 80
+    assert results[0::3] == [200] * 20
+    assert results[1::3] == [204] * 20
+    assert sorted(names) == sorted(remaining_ids + new_ids)
+    assert len(listed) == 60
+    assert [names[ids[index]] for index in range(0, 60, 3)] == [
+        f"renamed {index}" for index in range(0, 60, 3)
+    ]
+    assert count == "60"
+
+
+# SQLite only
+
+
+def test_sqlite_survives_reopen(tmp_path):
+    path = tmp_path / "skills.db"
+    first = SQLiteStore(path)
+    first.insert("u1", skill("a"))
+    first.next_sequence("u1", "create")
+    first.close()
+    second = SQLiteStore(path)
+
+    assert second.get("u1", "a") == skill("a")
+    assert second.next_sequence("u1", "create") == 1
+    second.close()
+
+
+def test_sqlite_uses_wal(tmp_path):
+    store = SQLiteStore(tmp_path / "skills.db")
+    store.close()
+    mode = (
+        sqlite3.connect(tmp_path / "skills.db")
+        .execute("PRAGMA journal_mode")
+        .fetchone()
+    )
+
+    assert mode == ("wal",)
+
+
+def test_sqlite_two_stores_share_file(tmp_path):
+    first = SQLiteStore(tmp_path / "skills.db")
+    second = SQLiteStore(tmp_path / "skills.db")
+    first.insert("u1", skill("a"))
+
+    assert second.get("u1", "a") == skill("a")
+    assert second.delete("u1", "a") is True
+    assert first.get("u1", "a") is None
+    first.close()
+    second.close()
+
+
+# Each process takes 50 numbers from the shared counter and prints them as JSON.
+COUNTER_SCRIPT = """
+import json, sys
+from mockgraph.sqlite_store import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+print(json.dumps([store.next_sequence("u1", "create") for _ in range(50)]))
+store.close()
+"""
+
+
+def test_sqlite_counter_across_processes(tmp_path):
+    path = str(tmp_path / "skills.db")
+    SQLiteStore(path).close()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", COUNTER_SCRIPT, path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+    values = [value for output in outputs for value in json.loads(output)]
+
+    assert [worker.returncode for worker in workers] == [0, 0, 0]
+    assert sorted(values) == list(range(150))
+
+
+def test_sqlite_locked_is_503(tmp_path):
+    path = tmp_path / "skills.db"
+    store = SQLiteStore(path, busy_timeout=0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(GraphError) as caught:
+            store.insert("u1", skill("a"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert caught.value.status == 503
+    assert caught.value.code == "serviceNotAvailable"
+    assert caught.value.headers["Retry-After"] == "1"
+    store.insert("u1", skill("a"))
+    assert store.get("u1", "a") == skill("a")
+    store.close()
+
+
+def test_sqlite_closed_store_raises(tmp_path):
+    store = SQLiteStore(tmp_path / "skills.db")
+    store.close()
+
+    with pytest.raises(RuntimeError, match="is closed"):
+        store.list("u1")
+
+
+@pytest.mark.parametrize(
+    ("url", "text"),
+    [
+        ("sqlite:///", "expected 'sqlite:///path.db'"),
+        ("sqlite:///:memory:", "use 'memory'"),
+        ("sqlite:///no/such/folder/x.db", "does not exist"),
+    ],
+)
+def test_sqlite_url_invalid(url, text):
+    with pytest.raises(ValueError, match=re.escape(text)):
+        open_store(url)
+
+
+def test_open_store_memory():
+    assert isinstance(open_store("memory"), MemoryStore)
+
+
+def test_config_rejects_unknown_store():
+    with pytest.raises(ValueError, match="'postgres://x'"):
+        Config(store="postgres://x")
+
+
+# Skills survive a restart of `mockgraph serve`
+
+
+def _serve(path: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    executable = Path(sys.executable).with_name("mockgraph")
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(executable), "serve", "--port", "0", "--store", f"sqlite:///{path}"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"serving on (http://127\.0\.0\.1:\d+/beta)", log.read_text())
+        if match:
+            return process, match.group(1)
+
+        if process.poll() is not None:
+            break
+
+        time.sleep(0.05)
+
+    process.kill()
+    process.wait(timeout=10)
+    raise AssertionError(f"mockgraph serve did not start:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_serve_keeps_skills_across_restart(tmp_path):
+    path = tmp_path / "skills.db"
+    process, url = _serve(path, tmp_path / "first.log")
+    try:
+        created = requests.post(
+            url + "/me/profile/skills",
+            json={"displayName": "Python"},
+            headers=AUTH,
+            timeout=10,
+        ).json()
+    finally:
+        _stop(process)
+
+    process, url = _serve(path, tmp_path / "second.log")
+    try:
+        listed = requests.get(
+            url + "/me/profile/skills", headers=AUTH, timeout=10
+        ).json()
+    finally:
+        _stop(process)
+
+    assert [item["id"] for item in listed["value"]] == [created["id"]]
+    assert "skills are kept in sqlite:///" in (tmp_path / "first.log").read_text()
+
+
+def test_serve_rejects_bad_store(tmp_path):
+    executable = Path(sys.executable).with_name("mockgraph")
+    result = subprocess.run(
+        [str(executable), "serve", "--port", "0", "--store", "redis://x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert result.returncode == 2
+    assert "'redis://x'" in result.stderr
