@@ -62,7 +62,8 @@ def list_interactions() -> Response:
 
 @blueprint.delete("/interactions")
 def clear_interactions() -> Response:
-    get_state(current_app).journal.clear()
+    # Numbering goes on, so records already in a --journal-file keep unique numbers.
+    get_state(current_app).journal.clear(restart_numbering=False)
     return Response(status=204)
 
 

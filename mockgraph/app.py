@@ -16,11 +16,11 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .config import Config
-from .errors import GraphError
+from .errors import ErrorDetail, GraphError
 from .fakedata import Fabricator
 from .faults import FaultSet
 from .http import json_response
-from .journal import Interaction, Journal, redact_header
+from .journal import Interaction, Journal, redact_header, redact_query
 from .jsonl import JsonLinesWriter
 from .store import SkillStore, open_store
 from .throttle import Throttle
@@ -153,9 +153,6 @@ def _finish_request(response: Response) -> Response:
     response.headers["client-request-id"] = g.client_request_id
     response.headers["OData-Version"] = "4.0"
     response.headers.setdefault("Cache-Control", "no-cache")
-    if g.get("close_connection"):
-        response.headers["Connection"] = "close"
-
     if request.path.startswith(ADMIN_PREFIX + "/") or request.path == ADMIN_PREFIX:
         return response
 
@@ -196,7 +193,7 @@ def _record(response: Response) -> None:
         method=request.method,
         path=request.path,
         raw_path=request.environ.get("mockgraph.raw_path"),
-        query=request.query_string.decode("latin-1"),
+        query=redact_query(request.query_string.decode("latin-1")),
         headers=headers,
         body=text,
         body_base64=encoded,
@@ -236,6 +233,10 @@ def error_response(error: GraphError) -> Response:
 
     if error.details:
         g.errors = list(error.details)
+    else:
+        g.errors = [
+            ErrorDetail(error.code, error.message, error.target or "", error.code)
+        ]
 
     body = error.to_json(g.request_id, g.client_request_id)
     return json_response(body, error.status, error.headers)

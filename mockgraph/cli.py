@@ -39,6 +39,8 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Faker logs every provider lookup at DEBUG, which would drown -v output.
+    logging.getLogger("faker").setLevel(logging.INFO)
 
 
 @cli.command()
@@ -49,7 +51,7 @@ def cli(verbose: bool) -> None:
     "--port",
     default=DEFAULT_PORT,
     show_default=True,
-    type=int,
+    type=click.IntRange(0, 65535),
     help="TCP port; 0 picks a free one.",
 )
 @click.option("--seed", type=int, help="Make generated ids and values reproducible.")
@@ -143,11 +145,16 @@ def serve(threads: int, **options: Any) -> None:
 
     try:
         config = Config(**options)
-        app = create_app(config)
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
 
-    server = create_server(app, host=config.host, port=config.port, threads=threads)
+    try:
+        app = create_app(config)
+        server = create_server(app, host=config.host, port=config.port, threads=threads)
+    except (OSError, ValueError) as err:
+        # A busy port, an unwritable journal file or a broken schema folder.
+        raise click.ClickException(f"cannot start the server: {err}") from None
+
     port = server.effective_port  # type: ignore[union-attr]
     logger.info(
         "mockgraph serving on http://%s:%s/beta (/me is %s)",

@@ -82,6 +82,14 @@ class Config:
             self, "faults", tuple(_fault_spec(rule) for rule in self.faults)
         )
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        _check_type("host", self.host, str)
+        _check_type("port", self.port, int)
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be from 0 to 65535, got {self.port!r}")
+
+        if self.seed is not None:
+            _check_type("seed", self.seed, int)
+
         if self.auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {AUTH_MODES!r}, got {self.auth!r}")
 
@@ -132,3 +140,11 @@ def _fault_spec(rule: FaultSpec | dict[str, Any]) -> FaultSpec:
         return parse_rule(rule)
     except GraphError as error:
         raise ValueError(error.message) from None
+
+
+def _check_type(name: str, value: Any, expected: type) -> None:
+    # bool is a subclass of int, but True is no port or seed.
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise TypeError(
+            f"{name} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+        )

@@ -15,6 +15,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 
+# Maximum length of a target sent; a pointer into a huge key is cut, ending in "...".
+MAX_TARGET_LENGTH = 256
+
+
+def shorten_target(target: str) -> str:
+    if len(target) <= MAX_TARGET_LENGTH:
+        return target
+
+    return target[:MAX_TARGET_LENGTH] + "..."
+
+
 @dataclass(frozen=True)
 class ErrorDetail:
     """One entry of ``error.details``: a single validation failure.
@@ -30,7 +41,11 @@ class ErrorDetail:
     value: Any = None
 
     def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "target": self.target}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "target": shorten_target(self.target),
+        }
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -61,7 +76,7 @@ class GraphError(MockGraphError):
     def to_json(self, request_id: str, client_request_id: str) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.target is not None:
-            error["target"] = self.target
+            error["target"] = shorten_target(self.target)
 
         if self.details:
             error["details"] = [detail.to_json() for detail in self.details]

@@ -16,9 +16,14 @@ GRAPH_JSON = (
     "IEEE754Compatible=false;charset=utf-8"
 )
 # Bodies over the limit are read and discarded up to this size, so the client can finish
-# sending and read the 413. Past it, the connection is closed after the response.
+# sending and read the 413. Waitress has read the whole body before the app runs; under
+# Werkzeug's server a larger rest is left unread when the connection closes.
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
+# Python refuses to convert longer digit strings to int (sys.get_int_max_str_digits).
+_MAX_INT_DIGITS = 4300
+# Lone UTF-16 surrogates can only come from \uD800-\uDFFF escapes in the JSON text.
+_SURROGATE_ESCAPE = "\\ud"
 
 
 def json_response(
@@ -27,7 +32,13 @@ def json_response(
     """Serialise ``payload`` as Graph does: UTF-8, non-ASCII text kept as it is."""
     g.response_payload = payload
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    response = Response(text, status=status, content_type=GRAPH_JSON)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8; JSON's \u escapes can still carry it.
+        data = json.dumps(payload, separators=(",", ":")).encode("ascii")
+
+    response = Response(data, status=status, content_type=GRAPH_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
 
@@ -35,7 +46,13 @@ def json_response(
 
 
 def check_json_content_type(request: Request) -> None:
-    """Raise 400 unless the Content-Type is ``application/json``, parameters allowed."""
+    """Raise 400 unless the body is plain ``application/json``, parameters allowed."""
+    encoding = request.headers.get("Content-Encoding", "").strip()
+    if encoding and encoding.lower() != "identity":
+        raise unreadable_json(
+            f"Content-Encoding {encoding!r} is not supported; send an uncompressed body."
+        )
+
     header = request.headers.get("Content-Type", "")
     if not header.strip():
         raise unreadable_json(
@@ -62,9 +79,9 @@ def check_json_content_type(request: Request) -> None:
 def read_body(request: Request, limit: int) -> tuple[bytes, GraphError | None]:
     """Read the request body, keeping at most ``limit`` bytes.
 
-    A larger body is read to its end and thrown away, so the client can finish sending
-    and read the answer; the 413 error is returned rather than raised, because checks
-    that come first (authorization, content type) decide the answer before it.
+    A larger body is read to its end and discarded, so the client can finish sending and
+    read the response. The 413 error is returned rather than raised, because the checks
+    that come first (authorization, content type) take precedence over it.
     """
     declared = request.content_length
     if declared is not None and declared > limit:
@@ -94,11 +111,27 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
         ) from None
 
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            object_pairs_hook=_unique_keys,
+        )
+    except _UnreadableValue as err:
+        raise unreadable_json(f"{err}.") from None
     except ValueError as err:
         raise unreadable_json(f"the body is not valid JSON: {err}.") from None
     except RecursionError:
         raise unreadable_json("the body nests JSON too deeply.") from None
+
+    if _SURROGATE_ESCAPE in text.lower():
+        pointer = _find_surrogate(value, "")
+        if pointer is not None:
+            raise unreadable_json(
+                f"the string at {pointer or '/'!r} contains a lone UTF-16 surrogate "
+                "escape, which is not valid Unicode text."
+            )
 
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
@@ -109,8 +142,76 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
+class _UnreadableValue(ValueError):
+    """A JSON value that parses but that Graph cannot read."""
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _UnreadableValue(
+            f"the number {_shorten(text)} is out of range for a double"
+        )
+
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _UnreadableValue(
+            f"a number with {len(text)} digits is out of range; send at most "
+            f"{_MAX_INT_DIGITS} digits"
+        )
+
+    return int(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _UnreadableValue(
+                    f"the property {_shorten(key)!r} appears more than once in one object"
+                )
+
+            seen.add(key)
+
+    return result
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _find_surrogate(value: Any, pointer: str) -> str | None:
+    """Return the JSON pointer of the first string or key with a lone surrogate."""
+    if isinstance(value, str):
+        return pointer if any("\ud800" <= char <= "\udfff" for char in value) else None
+
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)  # type: ignore[assignment]
+    else:
+        return None
+
+    for key, item in items:
+        key_text = str(key)
+        escaped = key_text.replace("~", "~0").replace("/", "~1")
+        if _find_surrogate(key_text, "") is not None:
+            return f"{pointer}/{escaped.encode('ascii', 'backslashreplace').decode()}"
+
+        found = _find_surrogate(item, f"{pointer}/{escaped}")
+        if found is not None:
+            return found
+
+    return None
 
 
 def _json_kind(python_kind: str) -> str:
@@ -133,7 +234,6 @@ def _drain(request: Request) -> int:
 
         drained += len(chunk)
 
-    g.close_connection = True
     return drained
 
 

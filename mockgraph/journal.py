@@ -9,12 +9,15 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from urllib.parse import unquote_plus, urlsplit
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 # Header values the journal never stores.
+# Query parameters whose values the journal never stores.
+SECRET_QUERY_PARAMETERS = frozenset({"access_token", "code", "client_secret", "token"})
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # Authorization schemes kept in front of a redacted credential, so a contract can replay
 # the same kind of request without the secret.
@@ -36,6 +39,20 @@ def redact_header(name: str, value: str) -> str:
         return value if known or not scheme else REDACTED
 
     return f"{scheme} {REDACTED}" if known else REDACTED
+
+
+def redact_query(query: str) -> str:
+    """Return a query string with the values of credential parameters redacted."""
+    if not query:
+        return query
+
+    parts = []
+    for part in query.split("&"):
+        name, equals, _value = part.partition("=")
+        secret = unquote_plus(name).lower() in SECRET_QUERY_PARAMETERS
+        parts.append(f"{name}={REDACTED}" if secret and equals else part)
+
+    return "&".join(parts)
 
 
 @dataclass
@@ -99,7 +116,11 @@ def path_matches(pattern: str, path: str) -> bool:
 
     The ``/beta`` version prefix is optional on both sides, so
     ``/users/42/profile/skills`` matches a request to ``/beta/users/42/profile/skills``.
+    A full URL as ``pattern`` is matched by its path.
     """
+    if "://" in pattern:
+        pattern = urlsplit(pattern).path
+
     pattern = "/" + pattern.strip("/")
     path = "/" + path.strip("/")
     candidates = {path, path.removeprefix("/beta") or "/"}
@@ -171,14 +192,14 @@ class Journal:
                 self.dropped += 1
 
             self._records.append(record)
-
-        for sink in self.sinks:
-            try:
-                sink(record)
-            except Exception:  # a broken sink must not lose the in-memory record
-                logger.exception(
-                    "journal sink %r failed on interaction #%d", sink, record.seq
-                )
+            # Inside the lock, so sinks such as a JSON Lines file see records in order.
+            for sink in self.sinks:
+                try:
+                    sink(record)
+                except Exception:  # a broken sink must not lose the in-memory record
+                    logger.exception(
+                        "journal sink %r failed on interaction #%d", sink, record.seq
+                    )
 
     def records(self) -> Interactions:
         with self._lock:
@@ -191,8 +212,10 @@ class Journal:
             if close is not None:
                 close()
 
-    def clear(self) -> None:
+    def clear(self, restart_numbering: bool = True) -> None:
+        """Forget every record; with ``restart_numbering`` the next one is #1 again."""
         with self._lock:
             self._records.clear()
             self.dropped = 0
-            self._sequence = itertools.count(1)
+            if restart_numbering:
+                self._sequence = itertools.count(1)

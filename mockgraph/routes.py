@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from . import skills
 from .app import get_state
@@ -13,12 +14,14 @@ from .errors import GraphError
 from .fakedata import user_object_id
 from .http import check_json_content_type, json_response, parse_json_object, read_body
 from .store import SkillExistsError
-from .validation import CREATE_SCHEMA, UPDATE_SCHEMA
+from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, show_value
 
 # Every form of the owner segment; each is served with and without the /beta prefix.
 OWNER_FORMS = ("/users/<user>", "/user/<user>", "/me")
 VERSION_PREFIXES = ("/beta", "")
 COLLECTION = "/profile/skills"
+# Longer than any object id (36) or user principal name (113) Graph accepts.
+MAX_USER_ID_LENGTH = 256
 # Ids drawn for one new skill before giving up. Only ids loaded from a dump made with
 # the same seed collide, and each collision moves the user's counter past that id.
 MAX_ID_ATTEMPTS = 10_000
@@ -28,9 +31,19 @@ def register(app: Flask) -> None:
     for prefix in VERSION_PREFIXES:
         for owner in OWNER_FORMS:
             base = prefix + owner + COLLECTION
-            app.add_url_rule(base, "skills", skills_collection, methods=["GET", "POST"])
             app.add_url_rule(
-                base + "/$count", "skills_count", skills_count, methods=["GET"]
+                base,
+                "skills",
+                skills_collection,
+                methods=["GET", "POST"],
+            )
+            # Every method reaches the $count view, so that a write to it gets a 405
+            # naming GET instead of a 404 for a skill whose id is "$count".
+            app.add_url_rule(
+                base + "/$count",
+                "skills_count",
+                skills_count,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             )
             app.add_url_rule(
                 base + "/<skill_id>",
@@ -50,9 +63,34 @@ def describe_routes() -> str:
     )
 
 
+def check_user_id(user: str) -> None:
+    """Raise 400 for a user id that no Graph user can have."""
+    if len(user) > MAX_USER_ID_LENGTH:
+        raise GraphError(
+            400,
+            "BadRequest",
+            f"The user id of {len(user)} characters is longer than "
+            f"{MAX_USER_ID_LENGTH}; address the user by object id or principal name.",
+            target="userId",
+        )
+
+    if "\ufffd" in user:
+        # Werkzeug decodes the path as UTF-8 and puts U+FFFD where the bytes are invalid.
+        raise GraphError(
+            400,
+            "BadRequest",
+            f"The user id {show_value(user)} is not valid UTF-8 once percent-decoded; "
+            "percent-encode the id's UTF-8 bytes.",
+            target="userId",
+        )
+
+
 def resolve_owner(user: str | None) -> tuple[str, str]:
     """Return the owner's label as addressed and its store key."""
     state = get_state(current_app)
+    if user is not None:
+        check_user_id(user)
+
     label = user if user is not None else me_user(request)
     key = user_object_id(label)
     g.user_key = key
@@ -68,6 +106,15 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
 
 
 def base_url() -> str:
+    """Return the mock's Graph base URL on the host the client addressed."""
+    if not request.host:
+        # An empty Host header: fall back to the address the server listens on.
+        server_name, port = (
+            request.environ["SERVER_NAME"],
+            request.environ["SERVER_PORT"],
+        )
+        return f"{request.scheme}://{server_name}:{port}/beta"
+
     return request.host_url.rstrip("/") + "/beta"
 
 
@@ -214,6 +261,9 @@ def delete_skill(skill_id: str, user: str | None) -> Response:
 
 def skills_count(user: str | None = None) -> Response:
     g.operation = "countSkills"
+    if request.method != "GET":
+        raise MethodNotAllowed(valid_methods=["GET"])
+
     from .listing import count_skills
 
     return count_skills(user)

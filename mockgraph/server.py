@@ -62,13 +62,20 @@ class MockGraph:
             self.app = create_app(self.config)
             self._closed = False
 
-        self._server = make_server(
-            self.config.host,
-            self.config.port,
-            self._dispatch,
-            threaded=True,
-            request_handler=_QuietRequestHandler,
-        )
+        try:
+            self._server = make_server(
+                self.config.host,
+                self.config.port,
+                self._dispatch,
+                threaded=True,
+                request_handler=_QuietRequestHandler,
+            )
+        except SystemExit:
+            # Werkzeug prints the bind error and exits; a library user needs an error.
+            raise OSError(
+                f"cannot listen on {self.config.host}:{self.config.port}: the address "
+                "is in use or not available; pick another port, or 0 for a free one"
+            ) from None
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             name=f"mockgraph-{self._server.server_port}",
@@ -198,6 +205,9 @@ class MockGraph:
         With ``json``, only requests whose body contains that JSON value count. On
         failure the message lists the requests that came closest and how they differed.
         """
+        if times is not None and times < 0:
+            raise ValueError(f"times must be 0 or more, got {times!r}")
+
         if json is not MISSING:
             expectation = Expectation(method, path, json, times)
             failure = expectation.failure(self.interactions)

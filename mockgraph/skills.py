@@ -9,7 +9,14 @@ from urllib.parse import quote
 
 from .errors import ErrorDetail, GraphError
 from .fakedata import Fabricator, graph_timestamp, parse_timestamp
-from .validation import ANNOTATIONS, SchemaSet, complete, validation_error_message
+from .validation import (
+    ANNOTATIONS,
+    MAX_DETAILS,
+    SchemaSet,
+    complete,
+    order_details,
+    validation_error_message,
+)
 
 Skill = dict[str, Any]
 
@@ -38,7 +45,7 @@ def validate_body(
             for name in server_set
             if f"/{name}" not in failed
         ]
-        details.sort(key=lambda detail: _position(body, detail.target))
+        details = order_details(details, body)
 
     if details:
         raise validation_failure(details)
@@ -56,14 +63,8 @@ def validation_failure(details: list[ErrorDetail]) -> GraphError:
         details[0].code,
         validation_error_message(details),
         target=details[0].target,
-        details=details,
+        details=details[:MAX_DETAILS],
     )
-
-
-def _position(body: dict[str, Any], target: str) -> int:
-    top = target.split("/")[1] if target.count("/") else ""
-    keys = list(body)
-    return keys.index(top) if top in keys else len(keys)
 
 
 def client_values(schemas: SchemaSet, body: dict[str, Any]) -> dict[str, Any]:

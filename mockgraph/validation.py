@@ -47,8 +47,18 @@ _JSON_TYPES = {
     type(None): "null",
 }
 
+# Most failures one error response lists; a body with more is still counted in full.
+MAX_DETAILS = 100
+
 # When several keywords fail on one value, the first of these is reported.
-_KEYWORD_PRIORITY = {"type": 0, "required": 1, "enum": 2, "pattern": 3, "format": 4}
+_KEYWORD_PRIORITY = {
+    "type": 0,
+    "required": 1,
+    "enum": 2,
+    "minLength": 3,
+    "pattern": 4,
+    "format": 5,
+}
 
 
 def default_schema_dir() -> Path:
@@ -66,11 +76,22 @@ def _pointer(path: Iterable[Any]) -> str:
 
 
 def _label(pointer: str) -> str:
-    return pointer.lstrip("/") or "body"
+    label = pointer.lstrip("/") or "body"
+    return label if len(label) <= 80 else label[:80] + "..."
 
 
 def _quote_all(values: Iterable[Any]) -> str:
     return ", ".join(repr(value) for value in values if value is not None)
+
+
+def show_value(value: Any, limit: int = 80) -> str:
+    """Render a value for a message: strings quoted, others as JSON, long ones cut."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[:limit] + "..."
+        return repr(text)
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 @dataclass
@@ -187,14 +208,16 @@ class SchemaSet:
         keywords is reported once, by its most telling keyword.
         """
         details: dict[str, ErrorDetail] = {}
+        ranks: dict[str, tuple[int, int]] = {}
         for error in self._validators[name].iter_errors(instance):
             for detail in self._describe(error):
-                current = details.get(detail.target)
-                if current is None or _rank(detail) < _rank(current):
+                rank = _rank(detail, error)
+                current = ranks.get(detail.target)
+                if current is None or rank < current:
                     details[detail.target] = detail
+                    ranks[detail.target] = rank
 
-        order = list(instance) if isinstance(instance, dict) else []
-        return sorted(details.values(), key=lambda detail: _sort_key(detail, order))
+        return order_details(list(details.values()), instance)
 
     def _describe(self, error: ValidationError) -> Iterable[ErrorDetail]:
         pointer = _pointer(error.absolute_path)
@@ -223,37 +246,51 @@ class SchemaSet:
                 " or ".join(expected) if isinstance(expected, list) else expected
             )
             message = (
-                f"Invalid value {value!r} for {label!r}: expected {expected_text}, "
+                f"Invalid value {show_value(value)} for {label!r}: expected {expected_text}, "
                 f"got {_json_type(value)}."
             )
         elif keyword == "enum" and label.endswith("@odata.type"):
             message = (
-                f"Invalid @odata.type {value!r} at {label!r}: expected "
+                f"Invalid @odata.type {show_value(value)} at {label!r}: expected "
                 f"{error.validator_value[0]!r}."
             )
         elif keyword == "enum":
             message = (
-                f"Invalid value {value!r} for {label!r}: expected one of "
+                f"Invalid value {show_value(value)} for {label!r}: expected one of "
                 f"{_quote_all(error.validator_value)}."
             )
         elif keyword == "pattern" and "x-flagsEnum" in error.schema:
             members = error.schema["x-flagsEnum"]
             unknown = [part.strip() for part in str(value).split(",")]
-            unknown = [part for part in unknown if part not in members]
+            unknown = [show_value(part) for part in unknown if part not in members]
+            if unknown:
+                problem = f"{', '.join(unknown)} is not a member"
+            else:
+                problem = (
+                    "members must be separated by ',' or ', ' with no other spaces"
+                )
+
             message = (
-                f"Invalid value {value!r} for {label!r}: "
-                f"{_quote_all(unknown) or 'an empty member'} is not a member; expected "
+                f"Invalid value {show_value(value)} for {label!r}: {problem}; expected "
                 f"one or more of {_quote_all(members)}, separated by commas."
             )
         elif keyword == "format":
             message = (
-                f"Invalid value {value!r} for {label!r}: expected an RFC 3339 "
+                f"Invalid value {show_value(value)} for {label!r}: expected an RFC 3339 "
                 f"{error.validator_value}, such as '2024-01-02T03:04:05Z'."
             )
         elif keyword == "minLength" and value == "":
             message = f"Invalid value '' for {label!r}: it must not be empty."
+        elif keyword == "pattern" and label == "displayName":
+            message = (
+                f"Invalid value {show_value(value)} for {label!r}: it must contain "
+                "a character other than white space."
+            )
         else:
-            message = f"Invalid value {value!r} for {label!r}: {error.message}."
+            message = (
+                f"Invalid value {show_value(value)} for {label!r}: failed the "
+                f"{keyword!r} check of the schema."
+            )
 
         yield ErrorDetail("invalidRequest", message, pointer, keyword, value)
 
@@ -275,7 +312,7 @@ class SchemaSet:
 
             yield ErrorDetail(
                 "BadRequest",
-                f"Property {key!r} does not exist on type "
+                f"Property {show_value(key)} does not exist on type "
                 f"'microsoft.graph.{type_name}'; remove it from the request.",
                 f"{pointer}/{_pointer([key])[1:]}",
                 str(error.validator),
@@ -283,15 +320,29 @@ class SchemaSet:
             )
 
 
-def _rank(detail: ErrorDetail) -> int:
-    return _KEYWORD_PRIORITY.get(detail.keyword, len(_KEYWORD_PRIORITY))
+def _rank(detail: ErrorDetail, error: ValidationError) -> tuple[int, int]:
+    """Rank the failures of one value: a telling keyword first, then the narrower type.
+
+    A create body's ``displayName`` must be a string, while the resource also allows
+    null; the narrower "expected string" is the one worth reporting.
+    """
+    priority = _KEYWORD_PRIORITY.get(detail.keyword, len(_KEYWORD_PRIORITY))
+    allowed = error.validator_value if detail.keyword == "type" else ()
+    return (priority, len(allowed) if isinstance(allowed, list) else 1)
 
 
-def _sort_key(detail: ErrorDetail, order: list[str]) -> tuple[int, str]:
-    top = detail.target.split("/")[1] if detail.target.count("/") else ""
-    top = top.replace("~1", "/").replace("~0", "~")
-    position = order.index(top) if top in order else len(order)
-    return (position, detail.target)
+def order_details(details: list[ErrorDetail], body: Any) -> list[ErrorDetail]:
+    """Sort failures by the position of their top-level key in ``body``, then pointer."""
+    positions = (
+        {key: index for index, key in enumerate(body)} if isinstance(body, dict) else {}
+    )
+
+    def sort_key(detail: ErrorDetail) -> tuple[int, str]:
+        top = detail.target.split("/")[1] if detail.target.count("/") else ""
+        top = top.replace("~1", "/").replace("~0", "~")
+        return (positions.get(top, len(positions)), detail.target)
+
+    return sorted(details, key=sort_key)
 
 
 def complete(value: Any, shape: Any) -> Any:
@@ -313,17 +364,26 @@ def validation_error_message(details: list[ErrorDetail]) -> str:
     """Summarise a list of failures by naming the first one."""
     first = details[0]
     more = len(details) - 1
-    suffix = f" ({more} more in error.details)" if more else ""
+    if more and len(details) > MAX_DETAILS:
+        suffix = f" ({more} more; error.details lists the first {MAX_DETAILS})"
+    elif more:
+        suffix = f" ({more} more in error.details)"
+    else:
+        suffix = ""
+
     return f"{first.message}{suffix}"
 
 
 __all__ = [
     "ANNOTATIONS",
+    "MAX_DETAILS",
     "CREATE_SCHEMA",
     "RESOURCE_SCHEMA",
     "UPDATE_SCHEMA",
     "SchemaSet",
     "complete",
+    "order_details",
+    "show_value",
     "default_schema_dir",
     "validation_error_message",
 ]
