@@ -29,6 +29,7 @@ def graph_timestamp(moment: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
+@lru_cache(maxsize=4096)
 def user_object_id(user: str) -> str:
     """Return the GUID that stands for ``user``: itself if it is one, else derived."""
     try:
