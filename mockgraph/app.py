@@ -18,7 +18,7 @@ from .config import Config
 from .errors import GraphError
 from .fakedata import Fabricator
 from .http import json_response
-from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal
+from .journal import SECRET_HEADERS, REDACTED, Interaction, Journal, JournalBackend
 from .jsonl import JsonLinesWriter
 from .validation import SchemaSet
 from .store import MemoryStore, SkillStore
@@ -36,8 +36,13 @@ class MockGraphState:
     config: Config
     schemas: SchemaSet
     store: SkillStore
-    journal: Journal
+    journal: JournalBackend
     fabricator: Fabricator
+
+    @property
+    def recording(self) -> bool:
+        """Whether requests are recorded: False with journal limit 0 and no journal file."""
+        return self.journal.limit > 0 or bool(self.journal.sinks)
 
     def reset(self) -> None:
         """Forget every skill, counter and recorded interaction."""
@@ -71,11 +76,17 @@ class _NormalizePath:
         return self.wsgi_app(environ, start_response)
 
 
-def create_app(config: Config | None = None, store: SkillStore | None = None) -> Flask:
+def create_app(
+    config: Config | None = None,
+    store: SkillStore | None = None,
+    journal: JournalBackend | None = None,
+) -> Flask:
     """Build the mock's Flask application.
 
     :param config: settings; the defaults serve a stateless, unseeded mock.
     :param store: where skills are kept; an in-memory store by default.
+    :param journal: where interactions are recorded; an in-memory journal of
+        ``config.journal_limit`` records by default.
     """
     config = config or Config()
     app = Flask("mockgraph")
@@ -83,7 +94,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 
-    journal = Journal(config.journal_limit)
+    journal = journal or Journal(config.journal_limit)
     if config.journal_file:
         journal.sinks.append(JsonLinesWriter(config.journal_file))
 
@@ -130,6 +141,9 @@ def _finish_request(response: Response) -> Response:
         response.headers["Connection"] = "close"
 
     if request.path.startswith(ADMIN_PREFIX + "/") or request.path == ADMIN_PREFIX:
+        return response
+
+    if not get_state(_current_app()).recording:
         return response
 
     try:
@@ -183,7 +197,7 @@ def _record(response: Response) -> None:
     )
     state.journal.append(record)
 
-    logger.info(
+    logger.debug(
         "%s %s %s %s %.1fms request-id=%s",
         record.method,
         record.path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import click
 
 from .config import DEFAULT_HOST, DEFAULT_JOURNAL_LIMIT, DEFAULT_MAX_BODY_BYTES, DEFAULT_ME_USER
-from .config import DEFAULT_PORT, Config
+from .config import DEFAULT_PORT, DEFAULT_THREADS, DEFAULT_WORKERS, Config
 from .errors import GraphError
 from .http import parse_json_object
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
@@ -46,39 +45,31 @@ def cli(verbose: bool) -> None:
     "--journal-limit",
     default=DEFAULT_JOURNAL_LIMIT,
     show_default=True,
-    type=click.IntRange(min=1),
-    help="Interactions kept in memory; older ones are dropped and counted.",
+    type=click.IntRange(min=0),
+    help="Interactions kept; older ones are dropped and counted. 0 records nothing.",
 )
 @click.option("--journal-file", type=click.Path(dir_okay=False), help="Also append every interaction to this JSON Lines file.")
 @click.option("--me", "me_user", default=DEFAULT_ME_USER, show_default=True, help="User id or principal name that /me stands for.")
 @click.option("--schema-dir", type=click.Path(file_okay=False, exists=True), help="Folder of JSON Schema files to use instead of the shipped ones.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Worker threads that answer requests.")
-def serve(threads: int, **options: Any) -> None:
+@click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes that handle requests; they share one journal.",
+)
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads per worker process that handle requests.",
+)
+def serve(workers: int, threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
-    from waitress import create_server
+    from .serving import serve as serve_forever
 
-    from .app import create_app
-
-    config = Config(**options)
-    app = create_app(config)
-    server = create_server(app, host=config.host, port=config.port, threads=threads)
-    port = server.effective_port  # type: ignore[union-attr]
-    logger.info("mockgraph serving on http://%s:%s/beta (/me is %s)", config.host, port, config.me_user)
-    if config.seed is not None:
-        logger.info("seed %s: generated ids and values are reproducible", config.seed)
-
-    def stop(signum: int, _frame: Any) -> None:
-        logger.info("received signal %s, stopping", signal.Signals(signum).name)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        logger.info("mockgraph stopped")
+    serve_forever(Config(**options), workers=workers, threads=threads)
 
 
 @cli.command()

@@ -8,7 +8,7 @@ import logging
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +121,41 @@ class Interactions(Sequence[Interaction]):
         return Interactions(record for record in self._records if not record.valid)
 
 
+def deliver(sinks: Iterable[Callable[[Interaction], None]], record: Interaction) -> None:
+    """Pass ``record`` to each sink; a failing sink is logged and the others still run."""
+    for sink in sinks:
+        try:
+            sink(record)
+        except Exception:  # a broken sink must not lose the stored record
+            logger.exception("journal sink %r failed on interaction #%d", sink, record.seq)
+
+
+class JournalBackend(Protocol):
+    """The interface of a journal: :class:`Journal`, or the SQLite one for workers."""
+
+    limit: int
+    sinks: list[Callable[[Interaction], None]]
+
+    @property
+    def dropped(self) -> int: ...
+
+    def append(self, record: Interaction) -> None: ...
+
+    def records(self) -> Interactions: ...
+
+    def clear(self) -> None: ...
+
+
 class Journal:
-    """Keep the latest ``limit`` interactions in memory and pass each one to sinks."""
+    """Keep the latest ``limit`` interactions in memory and pass each one to sinks.
+
+    A limit of 0 keeps none; the application then records nothing at all unless a sink
+    is attached.
+    """
 
     def __init__(self, limit: int = 10_000) -> None:
-        if limit < 1:
-            raise ValueError(f"journal limit must be at least 1, got {limit!r}")
+        if limit < 0:
+            raise ValueError(f"journal limit must be at least 0, got {limit!r}")
 
         self.limit = limit
         self._lock = threading.Lock()
@@ -144,11 +173,7 @@ class Journal:
 
             self._records.append(record)
 
-        for sink in self.sinks:
-            try:
-                sink(record)
-            except Exception:  # a broken sink must not lose the in-memory record
-                logger.exception("journal sink %r failed on interaction #%d", sink, record.seq)
+        deliver(self.sinks, record)
 
     def records(self) -> Interactions:
         with self._lock:
