@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def post(port: int, body: bytes, timeout: float = 5.0) -> int:
-    """POST ``body`` to the create path; return the status, or 0 if the request failed."""
+    """POST ``body`` to the create path; return the status, or 0 if sending failed."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         connection.request("POST", CREATE_PATH, body=body, headers=HEADERS)

@@ -28,7 +28,23 @@ import procs  # noqa: E402
 import specs  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
-TARGETS = ("mockgraph", "mockgraph-no-journal", "flask-ceiling", "prism", "wiremock")
+TARGETS = (
+    "mockgraph",
+    "mockgraph-no-journal",
+    "mockgraph-1-worker",
+    "mockgraph-1-worker-no-journal",
+    "flask-ceiling",
+    "prism",
+    "wiremock",
+)
+# Pairs whose throughput ratio is the cost of the journal: (journal on, journal off).
+JOURNAL_PAIRS = {
+    "journal cost, shared SQLite journal": ("mockgraph", "mockgraph-no-journal"),
+    "journal cost, 1 worker, in-memory journal": (
+        "mockgraph-1-worker",
+        "mockgraph-1-worker-no-journal",
+    ),
+}
 WIREMOCK_JAR = "node_modules/wiremock/build"
 PRISM_BIN = "node_modules/.bin/prism"
 
@@ -102,6 +118,8 @@ def build_targets(
     openapi_path, wiremock_root = specs.write_specs(work / "specs")
     mockgraph = str(Path(sys.executable).with_name("mockgraph"))
     pool = ["--workers", str(args.workers), "--threads", str(args.threads)]
+    single = ["--workers", "1", "--threads", str(args.threads)]
+    no_journal = ["--journal-limit", "0"]
     jars = sorted((args.tools / WIREMOCK_JAR).glob("wiremock-standalone-*.jar"))
     port = ports.get
     targets = {
@@ -113,15 +131,22 @@ def build_targets(
         ),
         "mockgraph-no-journal": Target(
             "mockgraph-no-journal",
-            [
-                mockgraph,
-                "serve",
-                "--port",
-                str(port("mockgraph-no-journal")),
-                "--journal-limit",
-                "0",
-                *pool,
-            ],
+            [mockgraph, "serve", "--port", str(port("mockgraph-no-journal")), *pool]
+            + no_journal,
+            args.warmup,
+            30,
+        ),
+        "mockgraph-1-worker": Target(
+            "mockgraph-1-worker",
+            [mockgraph, "serve", "--port", str(port("mockgraph-1-worker")), *single],
+            args.warmup,
+            30,
+        ),
+        "mockgraph-1-worker-no-journal": Target(
+            "mockgraph-1-worker-no-journal",
+            [mockgraph, "serve", "--port", str(port("mockgraph-1-worker-no-journal"))]
+            + single
+            + no_journal,
             args.warmup,
             30,
         ),
@@ -306,12 +331,17 @@ def summarise(
 
 def ratios(table: dict[str, dict[str, float]]) -> dict[str, float]:
     """Return the in-run ratios that the performance targets are stated in."""
+    found: dict[str, float] = {}
+    for label, (on, off) in JOURNAL_PAIRS.items():
+        if on in table and off in table:
+            kept = table[on]["requests_per_second"] / table[off]["requests_per_second"]
+            found[label] = 1 - kept
+
     mockgraph = table.get("mockgraph")
     if mockgraph is None:
-        return {}
+        return found
 
-    found: dict[str, float] = {}
-    for other in ("prism", "wiremock", "flask-ceiling", "mockgraph-no-journal"):
+    for other in ("prism", "wiremock", "flask-ceiling"):
         if other not in table:
             continue
 

@@ -106,7 +106,7 @@ def openapi_document(request: Any, resource: Any) -> dict[str, Any]:
 
 
 def wiremock_mapping(request: Any) -> dict[str, Any]:
-    """Return a stub that matches only a bearer token and a schema-valid body, with 201."""
+    """Return a stub that returns 201 to a bearer token and a schema-valid body only."""
     return {
         "request": {
             "method": "POST",

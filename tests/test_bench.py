@@ -112,12 +112,15 @@ def test_run_ratios_and_table():
     }
     table = {
         "mockgraph": row,
+        "mockgraph-no-journal": {**row, "requests_per_second": 125.0},
         "prism": {**row, "requests_per_second": 25.0, "p99_ms": 40.0},
     }
     found = run.ratios(table)
 
     assert found["throughput vs prism"] == 4.0
     assert found["p99 vs prism"] == 0.1
+    assert found["journal cost, shared SQLite journal"] == pytest.approx(0.2)
+    assert "journal cost, 1 worker, in-memory journal" not in found
     assert "| mockgraph | 100 |" in run.markdown(table, found)
 
 
