@@ -12,15 +12,13 @@ so records survive a crashed worker but not a crash of the whole machine.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 import threading
-from dataclasses import fields
-from typing import Any, Callable
+from typing import Callable
 
-from .journal import Interaction, Interactions, deliver
+from .journal import Interaction, Interactions, decode_record, deliver, encode_record
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +27,6 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # Rows past the limit are deleted in batches, once every this many appends. records()
 # and dropped count only the newest ``limit`` rows, so the extra rows are never seen.
 TRIM_EVERY = 256
-_STORED_FIELDS = tuple(item.name for item in fields(Interaction) if item.name != "seq")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS interactions "
     "(seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)"
@@ -76,10 +73,7 @@ class SqliteJournal:
 
     def append(self, record: Interaction) -> None:
         """Store ``record`` under the next sequence number and pass it to the sinks."""
-        values = {name: getattr(record, name) for name in _STORED_FIELDS}
-        text = json.dumps(
-            values, ensure_ascii=False, separators=(",", ":"), default=str
-        )
+        text = encode_record(record)
         connection = self._connection()
         # One INSERT is one transaction: SQLite's write lock makes the key unique.
         cursor = connection.execute(
@@ -98,7 +92,7 @@ class SqliteJournal:
             "SELECT seq, record FROM interactions ORDER BY seq DESC LIMIT ?",
             (self.limit,),
         )
-        return Interactions(reversed([_load(seq, text) for seq, text in rows]))
+        return Interactions(reversed([decode_record(seq, text) for seq, text in rows]))
 
     @property
     def dropped(self) -> int:
@@ -140,8 +134,3 @@ class SqliteJournal:
 
     def __repr__(self) -> str:
         return f"SqliteJournal({self.path!r}, limit={self.limit})"
-
-
-def _load(seq: int, text: str) -> Interaction:
-    values: dict[str, Any] = json.loads(text)
-    return Interaction(seq=seq, **values)
