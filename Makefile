@@ -42,15 +42,17 @@ lint: install-test
 	$(BIN)/mypy mockgraph
 
 # Load and in-process benchmarks; see docs/benchmarks.md. Not part of `make test`.
-bench: install bench-tools
+bench: bench-tools
+	$(PIP) install --upgrade ".[bench]"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/inprocess.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/hotspots.py --top 15
+	$(BIN)/python bench/servers.py
 
 # wrk from Debian's packages; Prism and WireMock (which ships its jar) from npm, kept
 # in bench/.tools so nothing is installed globally. WireMock needs Java 17 on PATH.
-bench-tools:
+bench-tools: $(BIN)/python
 	command -v wrk >/dev/null || { apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y wrk; }
 	command -v java >/dev/null || { echo "Java 17 is required for WireMock" >&2; exit 1; }
 	test -x $(BENCH_TOOLS)/node_modules/.bin/prism || npm install --no-audit --no-fund \

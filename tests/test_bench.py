@@ -16,7 +16,17 @@ import pytest
 from jsonschema import Draft202012Validator
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
-SCRIPTS = ["run", "inprocess", "memory", "hotspots", "ceiling", "specs", "procs"]
+SCRIPTS = [
+    "run",
+    "inprocess",
+    "memory",
+    "hotspots",
+    "servers",
+    "ceiling",
+    "specs",
+    "procs",
+    "mockgraph_app",
+]
 
 
 def load(name: str) -> ModuleType:
@@ -52,6 +62,7 @@ def test_script_imports(name):
         ("memory", [], "total", 100_000),
         ("hotspots", ["--requests", "10"], "requests", 10),
         ("ceiling", ["--port", "9000"], "port", 9000),
+        ("servers", ["--rounds", "1"], "rounds", 1),
         ("specs", ["out"], "output", Path("out")),
     ],
 )
@@ -122,6 +133,19 @@ def test_run_ratios_and_table():
     assert found["journal cost, shared SQLite journal"] == pytest.approx(0.2)
     assert "journal cost, 1 worker, in-memory journal" not in found
     assert "| mockgraph | 100 |" in run.markdown(table, found)
+
+
+def test_servers_bind_loopback_port():
+    commands = load("servers").commands(8123)
+
+    assert set(commands) == {
+        "granian 2x4",
+        "gunicorn gthread 2x4",
+        "gunicorn sync 2",
+        "waitress 1x4",
+    }
+    assert all(any("8123" in part for part in argv) for argv in commands.values())
+    assert all("0.0.0.0" not in " ".join(argv) for argv in commands.values())
 
 
 def test_hotspots_names_components():
