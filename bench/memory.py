@@ -5,7 +5,7 @@
    100,000 were sent. The worker's RSS after each step is compared: only the journal
    grows, up to its limit of 10,000 records.
 2. In-process, with the journal off, thousands of creates are made, and tracemalloc
-   gives the bytes the store holds per skill.
+   measures the bytes the store keeps per skill.
 
 Usage: ``python bench/memory.py``
 """
@@ -138,6 +138,7 @@ def bytes_per_skill(count: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.output = args.output.resolve()
     rejected = rejected_requests(args)
     per_skill = bytes_per_skill(args.skills)
     rows = [

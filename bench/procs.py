@@ -72,7 +72,11 @@ def launch(
     log_dir: Path,
     env: dict[str, str] | None = None,
 ) -> Running:
-    """Start ``argv`` in its own process group, with output going to a log file."""
+    """Start ``argv`` in its own process group, with output going to a log file.
+
+    The process runs in ``log_dir``, so a server that puts its working folder on
+    ``sys.path`` (gunicorn, waitress) imports the installed mockgraph, not the source.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     launched = time.perf_counter()
@@ -83,6 +87,7 @@ def launch(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
+            cwd=log_dir,
             start_new_session=True,
         )
 

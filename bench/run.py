@@ -104,6 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Folder for results and logs.",
     )
     args = parser.parse_args(argv)
+    args.output = args.output.resolve()
     unknown = sorted(set(args.only.split(",")) - set(TARGETS))
     if unknown:
         parser.error(f"unknown target(s) {unknown!r}; choose from {', '.join(TARGETS)}")

@@ -26,10 +26,16 @@ APP = "mockgraph_app:app"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="Measured rounds per server.")
-    parser.add_argument("--duration", type=float, default=10.0, help="Seconds per round.")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Measured rounds per server."
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="Seconds per round."
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="Warm-up seconds.")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "results", help="Logs.")
+    parser.add_argument(
+        "--output", type=Path, default=BENCH_DIR / "results", help="Logs."
+    )
     return parser.parse_args(argv)
 
 
@@ -41,20 +47,37 @@ def commands(port: int) -> dict[str, list[str]]:
     quiet = ["--log-level", "warning"]
     return {
         "granian 2x4": [
-            str(bin_dir / "mockgraph"), "serve", "--port", str(port), "--workers", "2"
+            str(bin_dir / "mockgraph"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
         ],
         "gunicorn gthread 2x4": [
-            *gunicorn, "-w", "2", "-k", "gthread", "--threads", "4", *quiet, APP
+            *gunicorn,
+            "-w",
+            "2",
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            *quiet,
+            APP,
         ],
         "gunicorn sync 2": [*gunicorn, "-w", "2", *quiet, APP],
         "waitress 1x4": [
-            str(bin_dir / "waitress-serve"), f"--listen={bind}", "--threads=4", APP
+            str(bin_dir / "waitress-serve"),
+            f"--listen={bind}",
+            "--threads=4",
+            APP,
         ],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.output = args.output.resolve()
     body = json.dumps(procs.SDK_BODY).encode()
     args.output.mkdir(parents=True, exist_ok=True)
     body_file = args.output / "body.json"
@@ -77,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             rate = result["requests"] / (result["duration_us"] / 1e6)
             rates.setdefault(name, []).append(rate)
             p99s.setdefault(name, []).append(result["p99_us"] / 1000)
-            print(f"{name}: {rate:.0f} req/s, p99 {p99s[name][-1]:.1f} ms", file=sys.stderr)
+            print(
+                f"{name}: {rate:.0f} req/s, p99 {p99s[name][-1]:.1f} ms",
+                file=sys.stderr,
+            )
 
     best = statistics.median(rates["granian 2x4"])
     print("| WSGI server | req/s (median) | p99 ms (median) | req/s vs granian |")

@@ -1,8 +1,8 @@
 """Serve the mock through Granian, a production WSGI server, in one or more processes.
 
 Granian was chosen over gunicorn and waitress by measurement: on the create endpoint it
-served the most requests per second with the lowest tail latency (docs/benchmarks.md
-has the figures and the commands).
+served the most requests per second (bench/servers.py runs the comparison, and
+docs/benchmarks.md has the figures).
 
 The application is built once in the parent process. Granian 2 forks its workers from
 that process where ``fork`` is the default start method (Linux up to Python 3.13), so
