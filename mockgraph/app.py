@@ -94,7 +94,7 @@ def create_app(
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 
-    journal = journal or Journal(config.journal_limit)
+    journal = journal if journal is not None else Journal(config.journal_limit)
     if config.journal_file:
         journal.sinks.append(JsonLinesWriter(config.journal_file))
 

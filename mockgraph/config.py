@@ -10,7 +10,9 @@ DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOURNAL_LIMIT = 10_000
 DEFAULT_WORKERS = 1
-# Granian warns above 2 x cores + 1 threads per worker; 4 stays under that on 2 cores.
+# More than one, because a client that stalls while sending its body occupies a
+# thread. Few, because a process's threads share one interpreter lock, and more of
+# them raised the p99 latency in docs/benchmarks.md.
 DEFAULT_THREADS = 4
 # The user that /me stands for when no token names one.
 DEFAULT_ME_USER = "adele.vance@contoso.com"

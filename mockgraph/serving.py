@@ -92,8 +92,8 @@ def serve(
             )
 
         if workers > 1:
-            # TODO: share the skill store too; each worker keeps its own skills until a
-            # store that several processes can open is available.
+            # TODO: share the skill store too. Each worker keeps its own skills and its
+            # own create counters, so under --seed two workers can repeat an id.
             logger.warning(
                 "each of the %d workers keeps its own skills: a skill created through one "
                 "worker is not listed by another; run with --workers 1 to keep one store",
