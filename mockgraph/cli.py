@@ -69,7 +69,10 @@ def serve(workers: int, threads: int, **options: Any) -> None:
     """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
     from .serving import serve as serve_forever
 
-    serve_forever(Config(**options), workers=workers, threads=threads)
+    try:
+        serve_forever(Config(**options), workers=workers, threads=threads)
+    except OSError as err:
+        raise click.ClickException(str(err.strerror or err)) from None
 
 
 @cli.command()

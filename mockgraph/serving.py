@@ -60,6 +60,8 @@ def serve(
 
     if config.port == 0:
         config = config.with_changes(port=_free_port(config.host))
+    else:
+        _check_port_free(config.host, config.port)
 
     with tempfile.TemporaryDirectory(prefix="mockgraph-") as folder:
         journal_path = None
@@ -131,9 +133,32 @@ def _encode_target(config: Config, journal_path: str | None) -> str:
     return json.dumps(settings)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Raise OSError if another socket listens on ``host:port``.
+
+    Granian binds with ``SO_REUSEPORT``, so a second server on a busy port would start
+    without an error and take half of the first one's connections.
+    """
+    with socket.socket(_family(host)) as probe:
+        # SO_REUSEADDR ignores connections of an earlier server left in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise OSError(
+                err.errno,
+                f"cannot listen on {host}:{port}: {err.strerror}; stop the server that "
+                "uses the port, or choose another with --port (0 picks a free one)",
+            ) from None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def _free_port(host: str) -> int:
     # NOTE: another process could take the port between this probe and Granian's bind;
     # Granian then fails to start with "address in use".
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    with socket.socket(_family(host)) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

@@ -168,6 +168,23 @@ def test_single_worker_lists_created_skill():
     assert "keeps its own skills" not in output
 
 
+def test_serve_rejects_busy_port():
+    process, port = start_serve()
+    try:
+        second = subprocess.run(
+            [MOCKGRAPH, "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        stop_serve(process)
+
+    assert second.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "choose another with --port" in second.stderr
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [("--workers", "0"), ("--threads", "0"), ("--journal-limit", "-1")],
