@@ -10,7 +10,13 @@ ARGS ?=
 # Extra options for pytest, e.g. make test PYTEST_ARGS="-k create -x".
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test browser lint clean
+# Extra options for bench/run.py, e.g. make bench BENCH_ARGS="--rounds 5 --duration 20".
+BENCH_ARGS ?=
+BENCH_TOOLS := bench/.tools
+PRISM_VERSION := 5.16.0
+WIREMOCK_VERSION := 3.13.2
+
+.PHONY: run test install install-test browser lint clean bench bench-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +51,23 @@ lint: install-test
 	$(BIN)/ruff check mockgraph tests
 	$(BIN)/ruff format --check mockgraph tests
 	$(BIN)/mypy mockgraph
+
+# Load and in-process benchmarks; see docs/benchmarks.md. Not part of `make test`.
+bench: bench-tools
+	$(PIP) install --upgrade ".[bench]"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/inprocess.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/hotspots.py --top 15
+	$(BIN)/python bench/servers.py
+
+# wrk from Debian's packages; Prism and WireMock (which ships its jar) from npm, kept
+# in bench/.tools so nothing is installed globally. WireMock needs Java 17 on PATH.
+bench-tools: $(BIN)/python
+	command -v wrk >/dev/null || { apt-get update && apt-get -o DPkg::Lock::Timeout=300 install -y wrk; }
+	command -v java >/dev/null || { echo "Java 17 is required for WireMock" >&2; exit 1; }
+	test -x $(BENCH_TOOLS)/node_modules/.bin/prism || npm install --no-audit --no-fund \
+		--prefix $(BENCH_TOOLS) @stoplight/prism-cli@$(PRISM_VERSION) wiremock@$(WIREMOCK_VERSION)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -20,13 +20,15 @@ from .errors import ErrorDetail, GraphError
 from .fakedata import Fabricator
 from .faults import FaultSet
 from .http import json_response
-from .journal import Interaction, Journal, redact_header, redact_query
+from .journal import Interaction, Journal, JournalBackend, redact_header, redact_query
 from .jsonl import JsonLinesWriter
 from .store import SkillStore, open_store
 from .throttle import Throttle
 from .validation import SchemaSet
 
 logger = logging.getLogger(__name__)
+# One INFO line per request; `mockgraph serve --no-access-log` turns it off.
+access_logger = logging.getLogger("mockgraph.access")
 
 ADMIN_PREFIX = "/_mockgraph"
 _SLASHES = re.compile(r"/{2,}")
@@ -39,10 +41,15 @@ class MockGraphState:
     config: Config
     schemas: SchemaSet
     store: SkillStore
-    journal: Journal
+    journal: JournalBackend
     fabricator: Fabricator
     faults: FaultSet
     throttle: Throttle | None = None
+
+    @property
+    def recording(self) -> bool:
+        """Whether requests are recorded: False with journal limit 0 and no journal file."""
+        return self.journal.limit > 0 or bool(self.journal.sinks)
 
     def reset(self) -> None:
         """Forget every skill, counter and recorded interaction.
@@ -90,11 +97,17 @@ class _NormalizePath:
         return self.wsgi_app(environ, start_response)
 
 
-def create_app(config: Config | None = None, store: SkillStore | None = None) -> Flask:
+def create_app(
+    config: Config | None = None,
+    store: SkillStore | None = None,
+    journal: JournalBackend | None = None,
+) -> Flask:
     """Build the mock's Flask application.
 
     :param config: settings; the defaults serve a stateless, unseeded mock.
     :param store: where skills are kept; by default the store ``config.store`` names.
+    :param journal: where interactions are recorded; an in-memory journal of
+        ``config.journal_limit`` records by default.
     """
     config = config or Config()
     app = Flask("mockgraph")
@@ -102,7 +115,7 @@ def create_app(config: Config | None = None, store: SkillStore | None = None) ->
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 
-    journal = Journal(config.journal_limit)
+    journal = journal if journal is not None else Journal(config.journal_limit)
     if config.journal_file:
         journal.sinks.append(JsonLinesWriter(config.journal_file))
 
@@ -154,6 +167,9 @@ def _finish_request(response: Response) -> Response:
     response.headers["OData-Version"] = "4.0"
     response.headers.setdefault("Cache-Control", "no-cache")
     if request.path.startswith(ADMIN_PREFIX + "/") or request.path == ADMIN_PREFIX:
+        return response
+
+    if not get_state(_current_app()).recording:
         return response
 
     try:
@@ -210,7 +226,7 @@ def _record(response: Response) -> None:
     )
     state.journal.append(record)
 
-    logger.info(
+    access_logger.info(
         "%s %s %s %s %.1fms request-id=%s",
         record.method,
         record.path,

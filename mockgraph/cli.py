@@ -20,6 +20,8 @@ from .config import (
     DEFAULT_ME_USER,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PORT,
+    DEFAULT_THREADS,
+    DEFAULT_WORKERS,
     MEMORY_STORE,
     Config,
 )
@@ -71,8 +73,8 @@ def cli(verbose: bool) -> None:
     "--journal-limit",
     default=DEFAULT_JOURNAL_LIMIT,
     show_default=True,
-    type=click.IntRange(min=1),
-    help="Interactions kept in memory; older ones are dropped and counted.",
+    type=click.IntRange(min=0),
+    help="Interactions kept; older ones are dropped and counted. 0 records nothing.",
 )
 @click.option(
     "--journal-file",
@@ -109,11 +111,25 @@ def cli(verbose: bool) -> None:
     help="Consumer name written in the recorded contract.",
 )
 @click.option(
-    "--threads",
-    default=8,
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request at INFO level.",
+)
+@click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Worker threads that answer requests.",
+    help="Worker processes that handle requests; more than one serves through "
+    "Granian and shares one journal.",
+)
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads per worker process that handle requests.",
 )
 @frontend_options
 @click.option(
@@ -137,18 +153,33 @@ def cli(verbose: bool) -> None:
     type=click.IntRange(min=1),
     help="Maximum skills in one list page; a smaller $top makes pages smaller.",
 )
-def serve(threads: int, **options: Any) -> None:
-    """Serve the mock until interrupted (Ctrl+C or SIGTERM)."""
+def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
+    """Serve the mock until interrupted (Ctrl+C or SIGTERM).
+
+    One worker serves through waitress, threaded, in this process. More workers serve
+    through Granian, in separate processes that share the journal and the skills.
+    """
     from waitress import create_server
 
     from .app import create_app
+    from .serving import check_port_free
 
     try:
         config = Config(**options)
     except ValueError as err:
         raise click.BadParameter(str(err)) from None
 
+    if not access_log:
+        logging.getLogger("mockgraph.access").setLevel(logging.WARNING)
+
+    if workers > 1:
+        _serve_workers(config, workers, threads)
+        return
+
     try:
+        if config.port:
+            check_port_free(config.host, config.port)
+
         app = create_app(config)
         server = create_server(app, host=config.host, port=config.port, threads=threads)
     except (OSError, ValueError) as err:
@@ -184,6 +215,21 @@ def serve(threads: int, **options: Any) -> None:
         server.close()
         _write_contract(app)
         logger.info("mockgraph stopped")
+
+
+def _serve_workers(config: Config, workers: int, threads: int) -> None:
+    """Serve through Granian with several worker processes sharing one journal."""
+    from .serving import serve as serve_forever
+
+    if config.record_file:
+        raise click.UsageError(
+            "--record needs --workers 1: each worker process records its own requests"
+        )
+
+    try:
+        serve_forever(config, workers=workers, threads=threads)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(f"cannot start the server: {err}") from None
 
 
 def _write_contract(app: Any) -> None:

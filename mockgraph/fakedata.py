@@ -52,6 +52,7 @@ def parse_timestamp(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def user_object_id(user: str) -> str:
     """Return the GUID that stands for ``user``: itself if it is one, else derived."""
     try:

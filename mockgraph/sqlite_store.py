@@ -65,6 +65,7 @@ class SQLiteStore(SkillStore):
         self.busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
         self._closed = False
         with self._connection() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -108,6 +109,12 @@ class SQLiteStore(SkillStore):
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"the SQLite store {self.path!r} is closed")
+
+            if self._pid != os.getpid():
+                # A forked worker must not share the parent's connections: SQLite
+                # connections are not safe to use across fork.
+                self._idle = []
+                self._pid = os.getpid()
 
             db = self._idle.pop() if self._idle else None
 

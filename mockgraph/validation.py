@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from .errors import ErrorDetail
+from .quickcheck import Check, NotFlattenable, compile_check, flatten
 
 logger = logging.getLogger(__name__)
 
@@ -146,9 +147,22 @@ class SchemaSet:
                 format_checker=FORMAT_CHECKER,
             )
 
+        self._quick_checks = self._build_quick_checks()
         self.read_only = frozenset(self._read_only_properties(RESOURCE_SCHEMA))
         self.properties = self.declared_properties(RESOURCE_SCHEMA)
         self.shape = self._shape({"$ref": RESOURCE_SCHEMA})
+
+    def _build_quick_checks(self) -> dict[str, Check]:
+        quick: dict[str, Check] = {}
+        for name in self.schemas:
+            try:
+                quick[name] = compile_check(
+                    flatten(name, self.schemas, BASE_URI), FORMAT_CHECKER
+                )
+            except NotFlattenable as err:
+                logger.debug("schema %s is always checked as written: %s", name, err)
+
+        return quick
 
     def _shape(self, schema: dict[str, Any]) -> Any:
         """Return the nesting of object properties in ``schema``, for :func:`complete`.
@@ -207,6 +221,10 @@ class SchemaSet:
         Failures come in the order of the body's keys; one value that breaks several
         keywords is reported once, by its most telling keyword.
         """
+        quick = self._quick_checks.get(name)
+        if quick is not None and quick(instance):
+            return []
+
         details: dict[str, ErrorDetail] = {}
         ranks: dict[str, tuple[int, int]] = {}
         for error in self._validators[name].iter_errors(instance):

@@ -94,9 +94,9 @@ def test_journal_bounded_counts_dropped():
     assert journal.dropped == 2
 
 
-def test_journal_limit_must_be_positive():
-    with pytest.raises(ValueError, match="at least 1"):
-        Journal(limit=0)
+def test_journal_limit_must_not_be_negative():
+    with pytest.raises(ValueError, match="at least 0"):
+        Journal(limit=-1)
 
 
 def test_journal_thread_safe():
