@@ -170,6 +170,14 @@ class SQLiteStore(SkillStore):
             )
             return int(value)
 
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = excluded.value",
+                (user, kind, value),
+            )
+
     def mark_seen(self, user: str) -> bool:
         with self._write() as db:
             cursor = db.execute(

@@ -28,6 +28,16 @@ class SkillStore(ABC):
     def next_sequence(self, user: str, kind: str) -> int:
         """Count one more ``kind`` for ``user``; return the previous count."""
 
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        """Set ``user``'s ``kind`` count to ``value``, which the next call returns.
+
+        This default calls :meth:`next_sequence` until the count reaches ``value``, so
+        it never lowers a count and takes time in proportion to ``value``. Both stores
+        override it with a single write.
+        """
+        while value > 0 and self.next_sequence(user, kind) < value - 1:
+            pass
+
     @abstractmethod
     def mark_seen(self, user: str) -> bool:
         """Record that ``user`` was seen; return True only the first time."""
@@ -84,6 +94,10 @@ class MemoryStore(SkillStore):
             value = self._sequences[(user, kind)]
             self._sequences[(user, kind)] = value + 1
             return value
+
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        with self._lock:
+            self._sequences[(user, kind)] = value
 
     def mark_seen(self, user: str) -> bool:
         with self._lock:

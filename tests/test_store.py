@@ -18,7 +18,7 @@ import requests
 
 from mockgraph import Config, GraphError, MockGraph
 from mockgraph.sqlite_store import SQLiteStore
-from mockgraph.store import MemoryStore, SkillExistsError, open_store
+from mockgraph.store import MemoryStore, SkillExistsError, SkillStore, open_store
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -110,6 +110,21 @@ def test_store_sequences(store):
     assert values == [0, 1, 2]
     assert store.next_sequence("u2", "create") == 0
     assert store.next_sequence("u1", "other") == 0
+
+
+def test_store_set_sequence(store):
+    store.next_sequence("u1", "create")
+    store.set_sequence("u1", "create", 10**6)
+
+    assert store.next_sequence("u1", "create") == 10**6
+    assert store.next_sequence("u1", "other") == 0
+
+
+@pytest.mark.parametrize("value", [0, 1, 5])
+def test_store_default_set_sequence(store, value):
+    SkillStore.set_sequence(store, "u1", "create", value)
+
+    assert store.next_sequence("u1", "create") == value
 
 
 def test_store_mark_seen(store):
