@@ -25,6 +25,7 @@ from .config import (
 )
 from .errors import GraphError
 from .http import parse_json_object
+from .tokens import MAX_TOKEN_LIFETIME
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
 
 logger = logging.getLogger("mockgraph")
@@ -278,8 +279,9 @@ cli.add_command(verify)
     "--expires-in",
     default=3600,
     show_default=True,
-    type=int,
-    help="Seconds until the token expires; 0 or less makes an expired token.",
+    type=click.IntRange(-MAX_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME),
+    help="Seconds until the token expires, at most ten years either way; 0 or less "
+    "makes an expired token.",
 )
 def token(
     user: str, name: str | None, scopes: str, roles: str, expires_in: int
