@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS seen_users (
     user TEXT PRIMARY KEY
 );
 """
+# The columns of each table that SCHEMA creates, to recognize a file made by another
+# program: CREATE TABLE IF NOT EXISTS keeps a table of the same name as it is.
+COLUMNS = {
+    "skills": ["seq", "user", "id", "body"],
+    "sequences": ["user", "kind", "value"],
+    "seen_users": ["user"],
+}
 
 
 class SQLiteStore(SkillStore):
@@ -66,9 +73,14 @@ class SQLiteStore(SkillStore):
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
-        with self._connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        try:
+            with self._connection() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                self._check_tables(db)
+        except ValueError:
+            self.close()
+            raise
 
         logger.info("keeping skills in SQLite database %s", self.path)
 
@@ -90,6 +102,17 @@ class SQLiteStore(SkillStore):
             )
 
         return cls(path)
+
+    def _check_tables(self, db: sqlite3.Connection) -> None:
+        for table, expected in COLUMNS.items():
+            rows = db.execute(f"PRAGMA table_info({table})").fetchall()
+            columns = [row[1] for row in rows]
+            if columns != expected:
+                raise ValueError(
+                    f"SQLite file {self.path!r} already has a table {table!r} with "
+                    f"columns {columns!r}, not the columns {expected!r} that mockgraph "
+                    "uses; give --store a new file or one that mockgraph created"
+                )
 
     # Connections and transactions
 

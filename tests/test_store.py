@@ -342,6 +342,29 @@ def test_sqlite_url_invalid(url, text):
         open_store(url)
 
 
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        ("skills", ["name", "level"]),
+        ("sequences", ["user", "kind"]),
+        ("seen_users", ["user", "since"]),
+    ],
+)
+def test_sqlite_rejects_foreign_table(tmp_path, table, columns):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+
+    db.close()
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{path}")
+
+    assert f"SQLite file {str(path)!r}" in str(caught.value)
+    assert f"already has a table {table!r} with columns {columns!r}" in str(
+        caught.value
+    )
+
+
 def test_open_store_memory():
     assert isinstance(open_store("memory"), MemoryStore)
 
