@@ -208,6 +208,38 @@ class SQLiteStore(SkillStore):
             )
             return cursor.rowcount == 1
 
+    def seed(self, user: str, build: Callable[[int], SkillList]) -> bool:
+        with self._write() as db:
+            seen = db.execute(
+                "SELECT 1 FROM seen_users WHERE user = ?", (user,)
+            ).fetchone()
+            if seen:
+                return False
+
+            row = db.execute(
+                "SELECT value FROM sequences WHERE user = ? AND kind = 'create'",
+                (user,),
+            ).fetchone()
+            first = int(row[0]) if row else 0
+            built = build(first)
+            try:
+                db.executemany(
+                    "INSERT INTO skills (user, id, body) VALUES (?, ?, ?)",
+                    [(user, skill["id"], _encode(skill)) for skill in built],
+                )
+            except sqlite3.IntegrityError:
+                raise SkillExistsError(
+                    f"a generated skill id already exists for user {user!r}"
+                ) from None
+
+            db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, 'create', ?) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = excluded.value",
+                (user, first + len(built)),
+            )
+            db.execute("INSERT INTO seen_users (user) VALUES (?)", (user,))
+            return True
+
     def insert(self, user: str, skill: Skill) -> None:
         with self._write() as db:
             try:

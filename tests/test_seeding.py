@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -108,6 +109,48 @@ def test_seed_ids_continue_with_creates(seeded):
 
     assert created.status_code == 201
     assert len({skill["id"] for skill in listed(client)}) == 3
+
+
+def _concurrent_counts(clients, users, requests_per_user=6):
+    """Send the first requests for each new user at once; return the $count bodies."""
+    jobs = [
+        (clients[index % len(clients)], user)
+        for user in users
+        for index in range(requests_per_user)
+    ]
+
+    def count(job):
+        client, user = job
+        response = client.get(f"/beta/users/{user}/profile/skills/$count", headers=AUTH)
+        return response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(len(jobs) // len(users)) as pool:
+        return list(pool.map(count, jobs))
+
+
+def test_seed_atomic_under_concurrency(store_spec):
+    app = create_app(Config(store=store_spec, seed=5, seed_skills=3))
+    try:
+        counts = _concurrent_counts(
+            [app.test_client()], [f"new{index}" for index in range(15)]
+        )
+    finally:
+        app.extensions["mockgraph"].store.close()
+
+    assert Counter(counts) == {"3": 90}
+
+
+def test_seed_atomic_across_apps_sharing_file(tmp_path):
+    store = f"sqlite:///{tmp_path / 'shared.db'}"
+    apps = [create_app(Config(store=store, seed=5, seed_skills=3)) for _ in range(2)]
+    try:
+        clients = [app.test_client() for app in apps]
+        counts = _concurrent_counts(clients, [f"new{index}" for index in range(15)])
+    finally:
+        for app in apps:
+            app.extensions["mockgraph"].store.close()
+
+    assert Counter(counts) == {"3": 90}
 
 
 def test_seed_timestamps_spread_before_epoch():

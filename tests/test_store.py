@@ -127,6 +127,34 @@ def test_store_default_set_sequence(store, value):
     assert store.next_sequence("u1", "create") == value
 
 
+def test_store_seed_once(store):
+    calls = []
+
+    def build(first):
+        calls.append(first)
+        return [skill(f"s{first + offset}") for offset in range(2)]
+
+    store.next_sequence("u1", "create")
+
+    assert store.seed("u1", build) is True
+    assert store.seed("u1", build) is False
+    assert calls == [1]
+    assert store.list("u1") == [skill("s1"), skill("s2")]
+    assert store.next_sequence("u1", "create") == 3
+    assert store.mark_seen("u1") is False
+
+
+def test_store_seed_failure_changes_nothing(store):
+    def build(_first):
+        raise ValueError("build failed")
+
+    with pytest.raises(ValueError, match="build failed"):
+        store.seed("u1", build)
+
+    assert store.list("u1") == []
+    assert store.mark_seen("u1") is True
+
+
 def test_store_mark_seen(store):
     assert store.mark_seen("u1") is True
     assert store.mark_seen("u1") is False
