@@ -81,6 +81,13 @@ class SQLiteStore(SkillStore):
         except ValueError:
             self.close()
             raise
+        except sqlite3.DatabaseError as err:
+            # Such as a text file ("file is not a database") or a folder.
+            self.close()
+            raise ValueError(
+                f"cannot open SQLite store {self.path!r}: {err}; give --store a new "
+                "file or a SQLite database that mockgraph created"
+            ) from None
 
         logger.info("keeping skills in SQLite database %s", self.path)
 

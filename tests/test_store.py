@@ -393,6 +393,24 @@ def test_sqlite_rejects_foreign_table(tmp_path, table, columns):
     )
 
 
+def test_sqlite_rejects_text_file(tmp_path):
+    path = tmp_path / "garbage.db"
+    path.write_text("not a database\n" * 100)
+
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{path}")
+
+    assert f"cannot open SQLite store {str(path)!r}" in str(caught.value)
+    assert "file is not a database" in str(caught.value)
+
+
+def test_sqlite_rejects_folder(tmp_path):
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{tmp_path}")
+
+    assert f"cannot open SQLite store {str(tmp_path)!r}" in str(caught.value)
+
+
 def test_open_store_memory():
     assert isinstance(open_store("memory"), MemoryStore)
 
@@ -476,3 +494,32 @@ def test_serve_rejects_bad_store(tmp_path):
 
     assert result.returncode == 2
     assert "'redis://x'" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["text file", "folder", "foreign table"])
+def test_serve_rejects_unusable_sqlite_file(tmp_path, kind):
+    path = tmp_path / "other.db"
+    if kind == "text file":
+        path.write_text("not a database\n")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE skills (name, level)")
+
+        db.close()
+
+    executable = Path(sys.executable).with_name("mockgraph")
+    result = subprocess.run(
+        [str(executable), "serve", "--port", "0", "--store", f"sqlite:///{path}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: cannot start the server: ")
+    assert result.stderr.count("\n") == 1
+    assert repr(str(path)) in result.stderr
