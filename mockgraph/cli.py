@@ -20,6 +20,7 @@ from .config import (
     DEFAULT_ME_USER,
     DEFAULT_PAGE_SIZE,
     DEFAULT_PORT,
+    MAX_SEED_SKILLS,
     MEMORY_STORE,
     Config,
 )
@@ -128,8 +129,8 @@ def cli(verbose: bool) -> None:
     "--seed-skills",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
-    help="Generated skills each user gets when first seen.",
+    type=click.IntRange(0, MAX_SEED_SKILLS),
+    help=f"Generated skills each user gets when first seen, at most {MAX_SEED_SKILLS}.",
 )
 @click.option(
     "--page-size",

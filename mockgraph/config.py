@@ -23,6 +23,9 @@ AUTH_MODES = ("any", "jwt")
 # Skills per page of a list response when the request has no smaller $top.
 DEFAULT_PAGE_SIZE = 100
 MEMORY_STORE = "memory"
+# The maximum number of generated skills a new user gets. Seeding runs inside the
+# user's first request, so far larger counts would hold that request for minutes.
+MAX_SEED_SKILLS = 1000
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Config:
         JWT with the right permissions (its signature is not checked).
     :param store: where skills are kept: ``"memory"``, or ``"sqlite:///path.db"`` for a
         SQLite file that survives restarts and can be shared by several processes.
-    :param seed_skills: how many generated skills each user gets when first seen.
+    :param seed_skills: how many generated skills each user gets when first seen, at
+        most :data:`MAX_SEED_SKILLS`.
     :param page_size: maximum skills in one list response; more are reached through
         ``@odata.nextLink``.
     """
@@ -114,9 +118,10 @@ class Config:
                 f"got {self.store!r}"
             )
 
-        if self.seed_skills < 0:
+        if not 0 <= self.seed_skills <= MAX_SEED_SKILLS:
             raise ValueError(
-                f"seed_skills must be at least 0, got {self.seed_skills!r}"
+                f"seed_skills must be from 0 to {MAX_SEED_SKILLS}, got "
+                f"{self.seed_skills!r}"
             )
 
         if self.page_size < 1:

@@ -6,8 +6,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from click.testing import CliRunner
 
 from mockgraph import Config, create_app
+from mockgraph.cli import cli
 from mockgraph.fakedata import Fabricator, parse_timestamp
 from mockgraph.seeding import CATALOGUE, SEED_EPOCH, seed_values
 
@@ -190,6 +192,21 @@ def test_seed_skills_validate_against_schema():
     ] * 10
 
 
-def test_config_rejects_negative_seed_skills():
-    with pytest.raises(ValueError, match="seed_skills must be at least 0"):
-        Config(seed_skills=-1)
+@pytest.mark.parametrize("count", [-1, 1001, 1_000_000])
+def test_config_rejects_seed_skills_out_of_range(count):
+    with pytest.raises(
+        ValueError, match=f"seed_skills must be from 0 to 1000, got {count}"
+    ):
+        Config(seed_skills=count)
+
+
+def test_config_accepts_max_seed_skills():
+    assert Config(seed_skills=1000).seed_skills == 1000
+
+
+def test_serve_rejects_huge_seed_skills():
+    result = CliRunner().invoke(cli, ["serve", "--seed-skills", "1000000"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed-skills'" in result.output
+    assert "1000000 is not in the range 0<=x<=1000" in result.output
