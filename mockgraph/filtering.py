@@ -232,9 +232,7 @@ def parse_filter(text: str) -> ast._Node:
 
     node: ast._Node = tree
     if nesting_depth(node) > MAX_DEPTH:
-        raise _invalid(
-            text, f"the expression nests more than {MAX_DEPTH} levels deep"
-        )
+        raise _invalid(text, f"the expression nests more than {MAX_DEPTH} levels deep")
 
     return node
 
@@ -562,4 +560,3 @@ class _Compiler:
             return all(results) if every else any(results)
 
         return quantified
-
