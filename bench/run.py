@@ -120,13 +120,7 @@ def build_targets(
     mockgraph = str(Path(sys.executable).with_name("mockgraph"))
     # The access log is off: its one line per request is a cost of the terminal, not
     # of the mock, and the other servers log nothing either.
-    pool = [
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--no-access-log",
-    ]
+    pool = ["--workers", str(args.workers), "--threads", str(args.threads)]
     single = ["--workers", "1", "--threads", str(args.threads), "--no-access-log"]
     no_journal = ["--journal-limit", "0"]
     jars = sorted((args.tools / WIREMOCK_JAR).glob("wiremock-standalone-*.jar"))
@@ -134,13 +128,21 @@ def build_targets(
     targets = {
         "mockgraph": Target(
             "mockgraph",
-            [mockgraph, "serve", "--port", str(port("mockgraph")), *pool],
+            [
+                mockgraph,
+                "serve",
+                "--port",
+                str(port("mockgraph")),
+                *pool,
+                "--no-access-log",
+            ],
             args.warmup,
             30,
         ),
         "mockgraph-no-journal": Target(
             "mockgraph-no-journal",
             [mockgraph, "serve", "--port", str(port("mockgraph-no-journal")), *pool]
+            + ["--no-access-log"]
             + no_journal,
             args.warmup,
             30,

@@ -22,11 +22,13 @@ from .config import (
     DEFAULT_PORT,
     DEFAULT_THREADS,
     DEFAULT_WORKERS,
+    MAX_SEED_SKILLS,
     MEMORY_STORE,
     Config,
 )
 from .errors import GraphError
 from .http import parse_json_object
+from .tokens import MAX_TOKEN_LIFETIME
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
 
 logger = logging.getLogger("mockgraph")
@@ -143,8 +145,8 @@ def cli(verbose: bool) -> None:
     "--seed-skills",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
-    help="Generated skills each user gets when first seen.",
+    type=click.IntRange(0, MAX_SEED_SKILLS),
+    help=f"Generated skills each user gets when first seen, at most {MAX_SEED_SKILLS}.",
 )
 @click.option(
     "--page-size",
@@ -324,8 +326,9 @@ cli.add_command(verify)
     "--expires-in",
     default=3600,
     show_default=True,
-    type=int,
-    help="Seconds until the token expires; 0 or less makes an expired token.",
+    type=click.IntRange(-MAX_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME),
+    help="Seconds until the token expires, at most ten years either way; 0 or less "
+    "makes an expired token.",
 )
 def token(
     user: str, name: str | None, scopes: str, roles: str, expires_in: int

@@ -28,6 +28,9 @@ AUTH_MODES = ("any", "jwt")
 # Skills per page of a list response when the request has no smaller $top.
 DEFAULT_PAGE_SIZE = 100
 MEMORY_STORE = "memory"
+# The maximum number of generated skills a new user gets. Seeding runs inside the
+# user's first request, so far larger counts would hold that request for minutes.
+MAX_SEED_SKILLS = 1000
 
 
 @dataclass(frozen=True)
@@ -49,15 +52,17 @@ class Config:
     :param consumer: the consumer name written in that contract.
     :param cors_origins: browser origins allowed to call the mock. A ``*`` in an origin
         matches any run of characters except ``/``. A trailing ``:*`` also matches an
-        origin without a port.
+        origin without a port. A single string is one origin.
     :param faults: fault rules active from the start, as :class:`FaultSpec` objects or
         their JSON form (dicts).
-    :param throttle: the per-user request limit; None turns throttling off.
+    :param throttle: the per-user request limit, as a :class:`ThrottleLimit` or its
+        ``"N/SECONDS"`` form such as ``"5/10"``; None turns throttling off.
     :param auth: ``"any"`` accepts any bearer token; ``"jwt"`` requires an unexpired
         JWT with the right permissions (its signature is not checked).
     :param store: where skills are kept: ``"memory"``, or ``"sqlite:///path.db"`` for a
         SQLite file that survives restarts and can be shared by several processes.
-    :param seed_skills: how many generated skills each user gets when first seen.
+    :param seed_skills: how many generated skills each user gets when first seen, at
+        most :data:`MAX_SEED_SKILLS`.
     :param page_size: maximum skills in one list response; more are reached through
         ``@odata.nextLink``.
     """
@@ -87,7 +92,8 @@ class Config:
         object.__setattr__(
             self, "faults", tuple(_fault_spec(rule) for rule in self.faults)
         )
-        object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
+        object.__setattr__(self, "cors_origins", _origins(self.cors_origins))
+        object.__setattr__(self, "throttle", _throttle_limit(self.throttle))
         _check_type("host", self.host, str)
         _check_type("port", self.port, int)
         if not 0 <= self.port <= 65535:
@@ -118,9 +124,10 @@ class Config:
                 f"got {self.store!r}"
             )
 
-        if self.seed_skills < 0:
+        if not 0 <= self.seed_skills <= MAX_SEED_SKILLS:
             raise ValueError(
-                f"seed_skills must be at least 0, got {self.seed_skills!r}"
+                f"seed_skills must be from 0 to {MAX_SEED_SKILLS}, got "
+                f"{self.seed_skills!r}"
             )
 
         if self.page_size < 1:
@@ -146,6 +153,42 @@ def _fault_spec(rule: FaultSpec | dict[str, Any]) -> FaultSpec:
         return parse_rule(rule)
     except GraphError as error:
         raise ValueError(error.message) from None
+
+
+def _origins(origins: Any) -> tuple[str, ...]:
+    if isinstance(origins, str):
+        origins = (origins,)
+
+    try:
+        items = tuple(origins)
+    except TypeError:
+        raise TypeError(
+            f"cors_origins must be a string or a sequence of strings, got "
+            f"{type(origins).__name__} {origins!r}"
+        ) from None
+
+    for origin in items:
+        _check_type("each of cors_origins", origin, str)
+        if not origin:
+            raise ValueError(
+                "an origin in cors_origins must not be empty; write one such as "
+                "'http://localhost:5173'"
+            )
+
+    return items
+
+
+def _throttle_limit(limit: Any) -> ThrottleLimit | None:
+    if limit is None or isinstance(limit, ThrottleLimit):
+        return limit
+
+    if isinstance(limit, str):
+        return ThrottleLimit.parse(limit)
+
+    raise TypeError(
+        f"throttle must be a ThrottleLimit or a string such as '5/10' for 5 requests "
+        f"per 10 seconds, got {type(limit).__name__} {limit!r}"
+    )
 
 
 def _check_type(name: str, value: Any, expected: type) -> None:

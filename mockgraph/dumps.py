@@ -50,6 +50,15 @@ def read_dump(state: MockGraphState, payload: dict[str, Any]) -> dict[str, list[
             )
 
         labels.setdefault(key, label)
+        if not label:
+            details.append(
+                _detail(
+                    pointer,
+                    "User '' is empty, and no request URL can name it; name each user "
+                    "by id or principal name.",
+                )
+            )
+
         if not isinstance(items, list):
             details.append(
                 _detail(pointer, f"The skills of user {label!r} are not a list.")
@@ -94,6 +103,16 @@ def _check_skills(
             )
 
         skill_id = item.get("id")
+        if isinstance(skill_id, str) and (not skill_id or "/" in skill_id):
+            details.append(
+                _detail(
+                    f"{where}/id",
+                    f"{prefix} has id {skill_id!r}, which no request URL can reach; "
+                    "give an id without '/' that is not empty, or leave the id out "
+                    "to have one generated.",
+                )
+            )
+
         if isinstance(skill_id, str) and skill_id in ids:
             details.append(
                 _detail(

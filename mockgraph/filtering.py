@@ -34,6 +34,7 @@ from odata_query.roundtrip import AstToODataVisitor
 
 from .errors import GraphError
 from .fakedata import parse_timestamp
+from .filter_tree import chain_operands, nesting_depth
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ STRING_FUNCTIONS = {
 }
 # Maximum length of filter text quoted whole in an error message; longer text is cut.
 MAX_QUOTED = 200
-# Deeper expressions are rejected, so evaluating one never exhausts the Python stack.
+# Deeper expressions are rejected, so compiling, evaluating or quoting one never
+# exhausts the Python stack. A chain of one operator, a or b or c, is one level.
 MAX_DEPTH = 100
 
 _ORDERINGS: dict[type, Callable[[Any, Any], bool]] = {
@@ -189,8 +191,12 @@ def comparable(kind: str, value: Any) -> Any:
 
 
 def parse_filter(text: str) -> ast._Node:
-    """Parse ``$filter`` text into odata-query's syntax tree; raise 400 if invalid."""
-    if not text.strip():
+    """Parse ``$filter`` text into odata-query's syntax tree; raise 400 if invalid.
+
+    Leading and trailing whitespace is ignored.
+    """
+    text = text.strip()
+    if not text:
         raise _invalid(
             text,
             "the expression is empty; "
@@ -225,11 +231,15 @@ def parse_filter(text: str) -> ast._Node:
         raise _invalid(text, "the expression cannot be parsed") from None
 
     node: ast._Node = tree
+    if nesting_depth(node) > MAX_DEPTH:
+        raise _invalid(text, f"the expression nests more than {MAX_DEPTH} levels deep")
+
     return node
 
 
 def compile_filter(text: str) -> Callable[[Skill], bool]:
     """Compile ``$filter`` ``text`` into a predicate, true for the matching skills."""
+    text = text.strip()
     condition = _Compiler(text).condition(parse_filter(text), frozenset(), 0)
     return lambda skill: condition(skill, {})
 
@@ -283,12 +293,14 @@ class _Compiler:
 
         depth += 1
         if isinstance(node, ast.BoolOp):
-            left = self.condition(node.left, variables, depth)
-            right = self.condition(node.right, variables, depth)
+            parts = [
+                self.condition(operand, variables, depth)
+                for operand in chain_operands(node)
+            ]
             if isinstance(node.op, ast.And):
-                return lambda skill, env: left(skill, env) and right(skill, env)
+                return lambda skill, env: all(part(skill, env) for part in parts)
 
-            return lambda skill, env: left(skill, env) or right(skill, env)
+            return lambda skill, env: any(part(skill, env) for part in parts)
 
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             inner = self.condition(node.operand, variables, depth)

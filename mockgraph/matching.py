@@ -190,8 +190,16 @@ def check_matcher(matcher: dict[str, Any], expected: Any, actual: Any) -> str | 
         if isinstance(actual, (dict, list)) or actual is None:
             return f"{json_type(actual)} cannot match regular expression {pattern!r}"
 
+        try:
+            compiled = re.compile(pattern)
+        except re.error as err:
+            return (
+                f"cannot be checked: the rule's regular expression {pattern!r} is "
+                f"invalid ({err}); fix the pattern in the contract"
+            )
+
         text = str(actual).lower() if isinstance(actual, bool) else str(actual)
-        return None if re.search(pattern, text) else f"does not match {pattern!r}"
+        return None if compiled.search(text) else f"does not match {pattern!r}"
 
     if kind == "include":
         needle = str(matcher.get("value", ""))
@@ -225,6 +233,16 @@ def _check_type(matcher: dict[str, Any], expected: Any, actual: Any) -> str | No
     if isinstance(actual, list):
         minimum = matcher.get("min")
         maximum = matcher.get("max")
+        for name, bound in (("min", minimum), ("max", maximum)):
+            try:
+                if bound is not None:
+                    int(bound)
+            except (TypeError, ValueError):
+                return (
+                    f"cannot be checked: the rule's {name!r} is {bound!r}, not an "
+                    "integer; fix the rule in the contract"
+                )
+
         if minimum is not None and len(actual) < int(minimum):
             return f"has {len(actual)} item(s), fewer than the minimum {minimum}"
 

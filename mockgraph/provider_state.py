@@ -28,6 +28,9 @@ from .validation import ANNOTATIONS, RESOURCE_SCHEMA
 logger = logging.getLogger(__name__)
 
 STATE_NAME = "the user has exactly these skills"
+# The maximum 'creates' of a state: far more than a recorded test is likely to make,
+# and small enough for SQLite's 64-bit integers.
+MAX_CREATES = 1_000_000
 Skill = dict[str, Any]
 
 
@@ -162,9 +165,14 @@ def apply_state(state: MockGraphState, name: str, params: Any) -> None:
             "params.skills",
         )
 
-    if isinstance(creates, bool) or not isinstance(creates, int) or creates < 0:
+    if (
+        isinstance(creates, bool)
+        or not isinstance(creates, int)
+        or not 0 <= creates <= MAX_CREATES
+    ):
         raise _invalid(
-            f"Invalid value {creates!r} for 'params.creates': expected a count of 0 or more.",
+            f"Invalid value {creates!r} for 'params.creates': expected a count from 0 "
+            f"to {MAX_CREATES}.",
             "params.creates",
         )
 
@@ -186,9 +194,8 @@ def apply_state(state: MockGraphState, name: str, params: Any) -> None:
             )
 
     state.store.load({user: [_complete(state, skill) for skill in skills]})
-    for _ in range(creates):
-        # Under a seed, skill ids are drawn from the user's create counter; advancing it
-        # keeps new ids from colliding with the ones in the state.
-        state.store.next_sequence(user, "create")
+    # Under a seed, skill ids are drawn from the user's create counter; advancing it
+    # keeps new ids from colliding with the ones in the state.
+    state.store.set_sequence(user, "create", creates)
 
     logger.debug("provider state set: user %s with %d skill(s)", user, len(skills))

@@ -94,11 +94,9 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
     label = user if user is not None else me_user(request)
     key = user_object_id(label)
     g.user_key = key
-    if state.config.seed_skills and state.store.mark_seen(key):
+    if state.config.seed_skills:
         from .seeding import seed_user
 
-        # NOTE: a request for the same user that arrives while this one seeds may see
-        # only part of the seeded skills.
         count = state.config.seed_skills
         seed_user(state.store, state.schemas, state.fabricator, key, label, count)
 

@@ -183,20 +183,32 @@ def seed_user(
     user_key: str,
     caller: str,
     count: int,
-) -> None:
-    """Insert ``count`` generated skills for ``user_key``, created by ``caller``."""
-    for values in seed_values(fabricator, user_key, count):
-        stamps = {
-            name: values.pop(name)
-            for name in ("createdDateTime", "lastModifiedDateTime")
-        }
-        skill = skills.new_skill(
-            schemas,
-            fabricator,
-            user_key,
-            store.next_sequence(user_key, "create"),
-            caller=caller,
-            values=values,
-        )
-        skill.update(stamps)
-        store.insert(user_key, skill)
+) -> bool:
+    """Give ``user_key`` ``count`` generated skills, created by ``caller``, if unseen.
+
+    The skills and the user's seen mark are stored in one step (see
+    :meth:`SkillStore.seed`), so a concurrent request sees all of them or, before
+    that step, none. Return True if this call seeded the user.
+    """
+
+    def build(first: int) -> list[dict[str, Any]]:
+        generated = []
+        for offset, values in enumerate(seed_values(fabricator, user_key, count)):
+            stamps = {
+                name: values.pop(name)
+                for name in ("createdDateTime", "lastModifiedDateTime")
+            }
+            skill = skills.new_skill(
+                schemas,
+                fabricator,
+                user_key,
+                first + offset,
+                caller=caller,
+                values=values,
+            )
+            skill.update(stamps)
+            generated.append(skill)
+
+        return generated
+
+    return store.seed(user_key, build)

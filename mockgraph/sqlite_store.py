@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS seen_users (
     user TEXT PRIMARY KEY
 );
 """
+# The columns of each table that SCHEMA creates, to recognize a file made by another
+# program: CREATE TABLE IF NOT EXISTS keeps a table of the same name as it is.
+COLUMNS = {
+    "skills": ["seq", "user", "id", "body"],
+    "sequences": ["user", "kind", "value"],
+    "seen_users": ["user"],
+}
 
 
 class SQLiteStore(SkillStore):
@@ -67,9 +74,21 @@ class SQLiteStore(SkillStore):
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._closed = False
-        with self._connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        try:
+            with self._connection() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                self._check_tables(db)
+        except ValueError:
+            self.close()
+            raise
+        except sqlite3.DatabaseError as err:
+            # Such as a text file ("file is not a database") or a folder.
+            self.close()
+            raise ValueError(
+                f"cannot open SQLite store {self.path!r}: {err}; give --store a new "
+                "file or a SQLite database that mockgraph created"
+            ) from None
 
         logger.info("keeping skills in SQLite database %s", self.path)
 
@@ -91,6 +110,17 @@ class SQLiteStore(SkillStore):
             )
 
         return cls(path)
+
+    def _check_tables(self, db: sqlite3.Connection) -> None:
+        for table, expected in COLUMNS.items():
+            rows = db.execute(f"PRAGMA table_info({table})").fetchall()
+            columns = [row[1] for row in rows]
+            if columns != expected:
+                raise ValueError(
+                    f"SQLite file {self.path!r} already has a table {table!r} with "
+                    f"columns {columns!r}, not the columns {expected!r} that mockgraph "
+                    "uses; give --store a new file or one that mockgraph created"
+                )
 
     # Connections and transactions
 
@@ -177,12 +207,52 @@ class SQLiteStore(SkillStore):
             )
             return int(value)
 
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = excluded.value",
+                (user, kind, value),
+            )
+
     def mark_seen(self, user: str) -> bool:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO seen_users (user) VALUES (?)", (user,)
             )
             return cursor.rowcount == 1
+
+    def seed(self, user: str, build: Callable[[int], SkillList]) -> bool:
+        with self._write() as db:
+            seen = db.execute(
+                "SELECT 1 FROM seen_users WHERE user = ?", (user,)
+            ).fetchone()
+            if seen:
+                return False
+
+            row = db.execute(
+                "SELECT value FROM sequences WHERE user = ? AND kind = 'create'",
+                (user,),
+            ).fetchone()
+            first = int(row[0]) if row else 0
+            built = build(first)
+            try:
+                db.executemany(
+                    "INSERT INTO skills (user, id, body) VALUES (?, ?, ?)",
+                    [(user, skill["id"], _encode(skill)) for skill in built],
+                )
+            except sqlite3.IntegrityError:
+                raise SkillExistsError(
+                    f"a generated skill id already exists for user {user!r}"
+                ) from None
+
+            db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, 'create', ?) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = excluded.value",
+                (user, first + len(built)),
+            )
+            db.execute("INSERT INTO seen_users (user) VALUES (?)", (user,))
+            return True
 
     def insert(self, user: str, skill: Skill) -> None:
         with self._write() as db:

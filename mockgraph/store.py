@@ -1,8 +1,8 @@
 """Where the skills live: one interface, kept in memory by default.
 
 Skills are kept per user key (see :func:`mockgraph.fakedata.user_object_id`), in the
-order they were created. Every method is atomic, so concurrent requests never lose or
-duplicate a skill.
+order they were created. Every method of both stores is atomic, so concurrent requests
+never lose or duplicate a skill.
 """
 
 from __future__ import annotations
@@ -32,9 +32,41 @@ class SkillStore(ABC):
     def next_sequence(self, user: str, kind: str) -> int:
         """Count one more ``kind`` for ``user``; return the previous count."""
 
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        """Set ``user``'s ``kind`` count to ``value``, which the next call returns.
+
+        This default calls :meth:`next_sequence` until the count reaches ``value``, so
+        it never lowers a count and takes time in proportion to ``value``. Both stores
+        override it with a single write.
+        """
+        while value > 0 and self.next_sequence(user, kind) < value - 1:
+            pass
+
     @abstractmethod
     def mark_seen(self, user: str) -> bool:
         """Record that ``user`` was seen; return True only the first time."""
+
+    def seed(self, user: str, build: Callable[[int], list[Skill]]) -> bool:
+        """Give ``user`` the skills ``build(first)`` returns, unless ``user`` was seen.
+
+        ``first`` is the user's create count, and the count grows by one per skill.
+        The user is marked seen in the same step, so no reader sees part of the skills
+        and only one of several concurrent calls builds any. ``build`` must not call
+        the store. Return True if this call seeded the user.
+
+        This default is not atomic: a concurrent reader may see part of the skills.
+        Both stores override it.
+        """
+        if not self.mark_seen(user):
+            return False
+
+        first = self.next_sequence(user, "create")
+        built = build(first)
+        self.set_sequence(user, "create", first + len(built))
+        for skill in built:
+            self.insert(user, skill)
+
+        return True
 
     @abstractmethod
     def insert(self, user: str, skill: Skill) -> None:
@@ -95,11 +127,34 @@ class MemoryStore(SkillStore):
             self._sequences[(user, kind)] = value + 1
             return value
 
+    def set_sequence(self, user: str, kind: str, value: int) -> None:
+        with self._lock:
+            self._sequences[(user, kind)] = value
+
     def mark_seen(self, user: str) -> bool:
         with self._lock:
             if user in self._seen:
                 return False
 
+            self._seen.add(user)
+            return True
+
+    def seed(self, user: str, build: Callable[[int], list[Skill]]) -> bool:
+        with self._lock:
+            if user in self._seen:
+                return False
+
+            first = self._sequences[(user, "create")]
+            built = {skill["id"]: _encode(skill) for skill in build(first)}
+            skills = self._skills[user]
+            for skill_id in built:
+                if skill_id in skills:
+                    raise SkillExistsError(
+                        f"skill {skill_id!r} already exists for user {user!r}"
+                    )
+
+            skills.update(built)
+            self._sequences[(user, "create")] = first + len(built)
             self._seen.add(user)
             return True
 

@@ -7,6 +7,7 @@ Tokens are decoded with PyJWT, and :func:`make_token` writes unsigned ones for t
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ READ_SCOPES = ("User.Read", "User.ReadWrite", "User.Read.All", "User.ReadWrite.A
 WRITE_SCOPES = ("User.ReadWrite", "User.ReadWrite.All")
 # Application permissions that allow reading; app-only tokens cannot write skills.
 READ_ROLES = ("User.Read.All", "User.ReadWrite.All")
+# The maximum lifetime, in seconds, of a token that make_token builds, and of how long
+# ago an expired one expired: ten years.
+MAX_TOKEN_LIFETIME = 10 * 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -91,14 +95,16 @@ def caller_from_token(token: str, now: float | None = None) -> Caller:
     if expires is not None and now >= expires:
         raise unauthenticated(
             f"Lifetime validation failed: the token expired at {_utc(expires)} "
-            f"({now - expires:.0f} seconds ago); get a new token."
+            f"(claim 'exp' is {claims['exp']!r}, {now - expires:.0f} seconds ago); "
+            "get a new token."
         )
 
     not_before = _time_claim(claims, "nbf")
     if not_before is not None and now < not_before:
         raise unauthenticated(
             f"Lifetime validation failed: the token is not valid before {_utc(not_before)}; "
-            "check the nbf claim and the clock of the machine that made it."
+            f"check the nbf claim ({claims['nbf']!r}) and the clock of the machine "
+            "that made it."
         )
 
     scopes = _scopes(claims)
@@ -164,7 +170,18 @@ def _time_claim(claims: dict[str, Any], name: str) -> float | None:
             "seconds since 1970-01-01 UTC."
         )
 
-    return float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.nan
+
+    if math.isnan(seconds):
+        raise unauthenticated(
+            f"Access token claim {name!r} is {value!r}, which is NaN or too large; "
+            "it must be a number of seconds since 1970-01-01 UTC."
+        )
+
+    return seconds
 
 
 def _string_claim(claims: dict[str, Any], name: str) -> str | None:
@@ -201,7 +218,12 @@ def _roles(claims: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _utc(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return "a time outside the years 1 to 9999"
+
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_token(
@@ -218,7 +240,16 @@ def make_token(
     ``preferred_username`` and ``oid`` is the GUID the mock derives from it, so the
     token's ``/me`` and ``/users/{user}`` address the same skills. A token with roles and
     no scopes is app-only. ``expires_in`` of 0 or less makes an expired token.
+
+    :raises ValueError: if ``expires_in`` is more than :data:`MAX_TOKEN_LIFETIME`
+        either way.
     """
+    if abs(expires_in) > MAX_TOKEN_LIFETIME:
+        raise ValueError(
+            f"expires_in must be between {-MAX_TOKEN_LIFETIME} and "
+            f"{MAX_TOKEN_LIFETIME} seconds, got {expires_in!r}"
+        )
+
     issued = int(time.time() if now is None else now)
     object_id = user_object_id(user)
     claims: dict[str, Any] = {

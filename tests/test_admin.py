@@ -183,6 +183,17 @@ def test_load_rejects_whole_dump_on_error(skills_api):
             "/users/alice",
             "'Alice' and 'alice' are the same user",
         ),
+        ({"users": {"": []}}, "/users/", "User '' is empty"),
+        (
+            {"users": {"u1": [{"id": "", "displayName": "Go"}]}},
+            "/users/u1/0/id",
+            "has id '', which no request URL can reach",
+        ),
+        (
+            {"users": {"u1": [{"id": "a/b", "displayName": "Go"}]}},
+            "/users/u1/0/id",
+            "has id 'a/b', which no request URL can reach",
+        ),
         ({"skills": []}, "/skills", "unknown member 'skills'"),
         ({}, "/users", "no 'users' object"),
         ({"users": []}, "/users", "no 'users' object"),

@@ -161,6 +161,15 @@ def test_token_expires_in():
     assert claims["exp"] - claims["iat"] == -60
 
 
+@pytest.mark.parametrize("value", ["-99999999999999999999", "315360001"])
+def test_token_rejects_huge_expires_in(value):
+    result = CliRunner().invoke(cli, ["token", "--user", "u", "--expires-in", value])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--expires-in'" in result.output
+    assert "-315360000<=x<=315360000" in result.output
+
+
 def test_token_requires_user():
     result = CliRunner().invoke(cli, ["token"])
 

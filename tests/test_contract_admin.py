@@ -171,6 +171,15 @@ def test_provider_state_loads_skills(graph):
         (
             {
                 "state": STATE_NAME,
+                "params": {"user": "u", "creates": 99999999999999999999999},
+            },
+            "params.creates",
+            "Invalid value 99999999999999999999999 for 'params.creates': expected a "
+            "count from 0 to 1000000.",
+        ),
+        (
+            {
+                "state": STATE_NAME,
                 "params": {"user": "u", "skills": [{"id": "x", "level": 1}]},
             },
             "params.skills[0]",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -146,6 +147,31 @@ def test_configured_origins_replace_defaults():
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.contoso.com"
     assert "Access-Control-Allow-Origin" not in local.headers
+
+
+def test_config_origin_string_is_one_origin():
+    config = Config(cors_origins="https://app.contoso.com")
+    client = create_app(config).test_client()
+    allowed = client.get(
+        SKILLS,
+        headers={"Authorization": "Bearer t", "Origin": "https://app.contoso.com"},
+    )
+
+    assert config.cors_origins == ("https://app.contoso.com",)
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.contoso.com"
+
+
+@pytest.mark.parametrize(
+    ("origins", "error", "message"),
+    [
+        (5, TypeError, "cors_origins must be a string or a sequence of strings"),
+        (("http://x", None), TypeError, "got NoneType None"),
+        (("",), ValueError, "must not be empty"),
+    ],
+)
+def test_config_origins_invalid(origins, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        Config(cors_origins=origins)
 
 
 def test_star_origin_reflects_with_credentials():

@@ -135,6 +135,10 @@ def names(team, text):
         ("proficiency eq 'expert' and displayName eq 'Go'", []),
         ("true", ALL),
         ("false", []),
+        ("  isSearchable eq true  ", ["Python"]),
+        ("\tproficiency eq 'expert'\n", ["Python"]),
+        (" or ".join(["displayName eq 'x'"] * 150 + ["displayName eq 'go'"]), ["Go"]),
+        ("isSearchable and " * 150 + "true", ["Python"]),
     ],
 )
 def test_filter_selects(team, text, expected):
@@ -147,6 +151,8 @@ def test_filter_selects(team, text, expected):
         ("proficiency eq 'expert'", "1"),
         ("categories/any(c: c eq 'Programming')", "2"),
         ("createdDateTime ge 2024-01-01T00:00:00Z", "3"),
+        (" proficiency eq 'expert' ", "1"),
+        (" or ".join(["displayName eq 'x'"] * 150 + ["displayName eq 'go'"]), "1"),
     ],
 )
 def test_filter_on_count(team, text, expected):
@@ -178,6 +184,14 @@ def test_filter_as_sdk_encodes_it(team):
 )
 def test_filter_keywords_inside_names(team, text):
     assert team.get(filter=text).status_code == 200
+
+
+# Alternating or and and, nested 150 levels deep: a or (a and (a or (...))).
+ALTERNATING = (
+    "".join(f"isSearchable {'and' if i % 2 else 'or'} (" for i in range(150))
+    + "true"
+    + ")" * 150
+)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +232,9 @@ def test_filter_keywords_inside_names(team, text):
         ("createdBy/user/id/any()", "BadRequest", "cannot be parsed"),
         ("  ", "BadRequest", "is empty"),
         ("not " * 150 + "isSearchable", "BadRequest", "more than 100 levels"),
-        (" or ".join(["isSearchable"] * 300), "BadRequest", "more than 100 levels"),
+        ("not " * 1000 + "isSearchable eq true", "BadRequest", "more than 100 levels"),
+        ("-" * 5000 + "1 eq inference/confidenceScore", "BadRequest", "100 levels"),
+        (ALTERNATING, "BadRequest", "more than 100 levels"),
     ],
 )
 def test_filter_rejected(team, text, code, quoted):
@@ -232,18 +248,26 @@ def test_filter_rejected(team, text, code, quoted):
 
 
 def test_filter_long_text_cut_in_message(team):
-    text = " or ".join(["isSearchable"] * 300)
+    text = " or ".join(["isSearchable"] * 300) + " or"
     message = team.get(filter=text).get_json()["error"]["message"]
 
     assert text[:200] + "..." in message
     assert len(message) < 400
 
 
-def test_filter_rejected_on_count(team):
-    response = team.get("/$count", filter="length(displayName) gt 3")
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("length(displayName) gt 3", "notSupported"),
+        ("not " * 1000 + "isSearchable eq true", "BadRequest"),
+        ("-" * 5000 + "1 eq inference/confidenceScore", "BadRequest"),
+    ],
+)
+def test_filter_rejected_on_count(team, text, code):
+    response = team.get("/$count", filter=text)
 
     assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "notSupported"
+    assert response.get_json()["error"]["code"] == code
 
 
 def test_filter_parses_once_per_request(team):

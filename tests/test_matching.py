@@ -83,6 +83,19 @@ def test_matcher(matcher, expected, actual, passes):
     assert (check_matcher(matcher, expected, actual) is None) is passes
 
 
+@pytest.mark.parametrize(
+    ("matcher", "actual", "text"),
+    [
+        ({"match": "regex", "regex": "("}, "a", "regular expression '(' is invalid"),
+        ({"match": "regex", "regex": "[a-"}, "a", "regular expression '[a-' is"),
+        ({"match": "type", "min": "two"}, [1], "the rule's 'min' is 'two'"),
+        ({"match": "type", "max": [1]}, [1], "the rule's 'max' is [1]"),
+    ],
+)
+def test_matcher_invalid_rule(matcher, actual, text):
+    assert text in check_matcher(matcher, actual, actual)
+
+
 def test_compare_equal_bodies():
     assert compare({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}) == []
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from click.testing import CliRunner
 
 from mockgraph import Config, create_app
+from mockgraph.cli import cli
 from mockgraph.fakedata import Fabricator, parse_timestamp
 from mockgraph.seeding import CATALOGUE, SEED_EPOCH, seed_values
 
@@ -110,6 +113,48 @@ def test_seed_ids_continue_with_creates(seeded):
     assert len({skill["id"] for skill in listed(client)}) == 3
 
 
+def _concurrent_counts(clients, users, requests_per_user=6):
+    """Send the first requests for each new user at once; return the $count bodies."""
+    jobs = [
+        (clients[index % len(clients)], user)
+        for user in users
+        for index in range(requests_per_user)
+    ]
+
+    def count(job):
+        client, user = job
+        response = client.get(f"/beta/users/{user}/profile/skills/$count", headers=AUTH)
+        return response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(len(jobs) // len(users)) as pool:
+        return list(pool.map(count, jobs))
+
+
+def test_seed_atomic_under_concurrency(store_spec):
+    app = create_app(Config(store=store_spec, seed=5, seed_skills=3))
+    try:
+        counts = _concurrent_counts(
+            [app.test_client()], [f"new{index}" for index in range(15)]
+        )
+    finally:
+        app.extensions["mockgraph"].store.close()
+
+    assert Counter(counts) == {"3": 90}
+
+
+def test_seed_atomic_across_apps_sharing_file(tmp_path):
+    store = f"sqlite:///{tmp_path / 'shared.db'}"
+    apps = [create_app(Config(store=store, seed=5, seed_skills=3)) for _ in range(2)]
+    try:
+        clients = [app.test_client() for app in apps]
+        counts = _concurrent_counts(clients, [f"new{index}" for index in range(15)])
+    finally:
+        for app in apps:
+            app.extensions["mockgraph"].store.close()
+
+    assert Counter(counts) == {"3": 90}
+
+
 def test_seed_timestamps_spread_before_epoch():
     values = seed_values(Fabricator(1), "user", 20)
     created = [parse_timestamp(value["createdDateTime"]) for value in values]
@@ -147,6 +192,21 @@ def test_seed_skills_validate_against_schema():
     ] * 10
 
 
-def test_config_rejects_negative_seed_skills():
-    with pytest.raises(ValueError, match="seed_skills must be at least 0"):
-        Config(seed_skills=-1)
+@pytest.mark.parametrize("count", [-1, 1001, 1_000_000])
+def test_config_rejects_seed_skills_out_of_range(count):
+    with pytest.raises(
+        ValueError, match=f"seed_skills must be from 0 to 1000, got {count}"
+    ):
+        Config(seed_skills=count)
+
+
+def test_config_accepts_max_seed_skills():
+    assert Config(seed_skills=1000).seed_skills == 1000
+
+
+def test_serve_rejects_huge_seed_skills():
+    result = CliRunner().invoke(cli, ["serve", "--seed-skills", "1000000"])
+
+    assert result.exit_code == 2
+    assert "Invalid value for '--seed-skills'" in result.output
+    assert "1000000 is not in the range 0<=x<=1000" in result.output

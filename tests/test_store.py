@@ -18,7 +18,7 @@ import requests
 
 from mockgraph import Config, GraphError, MockGraph
 from mockgraph.sqlite_store import SQLiteStore
-from mockgraph.store import MemoryStore, SkillExistsError, open_store
+from mockgraph.store import MemoryStore, SkillExistsError, SkillStore, open_store
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -110,6 +110,49 @@ def test_store_sequences(store):
     assert values == [0, 1, 2]
     assert store.next_sequence("u2", "create") == 0
     assert store.next_sequence("u1", "other") == 0
+
+
+def test_store_set_sequence(store):
+    store.next_sequence("u1", "create")
+    store.set_sequence("u1", "create", 10**6)
+
+    assert store.next_sequence("u1", "create") == 10**6
+    assert store.next_sequence("u1", "other") == 0
+
+
+@pytest.mark.parametrize("value", [0, 1, 5])
+def test_store_default_set_sequence(store, value):
+    SkillStore.set_sequence(store, "u1", "create", value)
+
+    assert store.next_sequence("u1", "create") == value
+
+
+def test_store_seed_once(store):
+    calls = []
+
+    def build(first):
+        calls.append(first)
+        return [skill(f"s{first + offset}") for offset in range(2)]
+
+    store.next_sequence("u1", "create")
+
+    assert store.seed("u1", build) is True
+    assert store.seed("u1", build) is False
+    assert calls == [1]
+    assert store.list("u1") == [skill("s1"), skill("s2")]
+    assert store.next_sequence("u1", "create") == 3
+    assert store.mark_seen("u1") is False
+
+
+def test_store_seed_failure_changes_nothing(store):
+    def build(_first):
+        raise ValueError("build failed")
+
+    with pytest.raises(ValueError, match="build failed"):
+        store.seed("u1", build)
+
+    assert store.list("u1") == []
+    assert store.mark_seen("u1") is True
 
 
 def test_store_mark_seen(store):
@@ -327,6 +370,47 @@ def test_sqlite_url_invalid(url, text):
         open_store(url)
 
 
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        ("skills", ["name", "level"]),
+        ("sequences", ["user", "kind"]),
+        ("seen_users", ["user", "since"]),
+    ],
+)
+def test_sqlite_rejects_foreign_table(tmp_path, table, columns):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+
+    db.close()
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{path}")
+
+    assert f"SQLite file {str(path)!r}" in str(caught.value)
+    assert f"already has a table {table!r} with columns {columns!r}" in str(
+        caught.value
+    )
+
+
+def test_sqlite_rejects_text_file(tmp_path):
+    path = tmp_path / "garbage.db"
+    path.write_text("not a database\n" * 100)
+
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{path}")
+
+    assert f"cannot open SQLite store {str(path)!r}" in str(caught.value)
+    assert "file is not a database" in str(caught.value)
+
+
+def test_sqlite_rejects_folder(tmp_path):
+    with pytest.raises(ValueError) as caught:
+        open_store(f"sqlite:///{tmp_path}")
+
+    assert f"cannot open SQLite store {str(tmp_path)!r}" in str(caught.value)
+
+
 def test_open_store_memory():
     assert isinstance(open_store("memory"), MemoryStore)
 
@@ -410,3 +494,32 @@ def test_serve_rejects_bad_store(tmp_path):
 
     assert result.returncode == 2
     assert "'redis://x'" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["text file", "folder", "foreign table"])
+def test_serve_rejects_unusable_sqlite_file(tmp_path, kind):
+    path = tmp_path / "other.db"
+    if kind == "text file":
+        path.write_text("not a database\n")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE skills (name, level)")
+
+        db.close()
+
+    executable = Path(sys.executable).with_name("mockgraph")
+    result = subprocess.run(
+        [str(executable), "serve", "--port", "0", "--store", f"sqlite:///{path}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: cannot start the server: ")
+    assert result.stderr.count("\n") == 1
+    assert repr(str(path)) in result.stderr

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mockgraph import Config, create_app
@@ -53,6 +55,36 @@ def test_limit_parse(text, requests, seconds):
 def test_limit_parse_invalid(text, message):
     with pytest.raises(ValueError, match=message):
         ThrottleLimit.parse(text)
+
+
+def test_config_throttle_from_string():
+    assert Config(throttle="5/10").throttle == ThrottleLimit(5, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ("0/1", ValueError, "the request limit must be at least 1, got 0"),
+        ("abc", ValueError, "invalid throttle limit 'abc': write N/SECONDS"),
+        ("5/0", ValueError, "longer than 0 seconds, got 0.0"),
+        ((0, 1), TypeError, "throttle must be a ThrottleLimit or a string"),
+        (5, TypeError, "got int 5"),
+    ],
+)
+def test_config_throttle_invalid(value, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        Config(throttle=value)
+
+
+def test_config_throttle_string_limits_requests(clock):
+    app = create_app(Config(throttle="1/10"))
+    app.extensions["mockgraph"].throttle.clock = clock
+    client = app.test_client()
+    first = client.get(SKILLS, headers=AUTH)
+    second = client.get(SKILLS, headers=AUTH)
+
+    assert first.status_code == 200
+    assert second.status_code == 429
 
 
 def test_admit_within_limit(clock):

@@ -84,6 +84,16 @@ def test_token_not_yet_valid_is_401(jwt_client):
         ({"oid": OID, "scp": ["User.Read"]}, "claim 'scp' is ['User.Read']"),
         ({"oid": OID, "roles": "User.Read.All"}, "claim 'roles' is 'User.Read.All'"),
         ({"scp": "User.Read"}, "no 'oid' claim"),
+        ({"oid": OID, "scp": "User.Read", "exp": -1e20}, "claim 'exp' is -1e+20"),
+        ({"oid": OID, "scp": "User.Read", "exp": -1e300}, "claim 'exp' is -1e+300"),
+        (
+            {"oid": OID, "scp": "User.Read", "exp": -(10**400)},
+            "claim 'exp' is -1000",
+        ),
+        ({"oid": OID, "scp": "User.Read", "nbf": 1e20}, "nbf claim (1e+20)"),
+        ({"oid": OID, "scp": "User.Read", "nbf": 1e300}, "nbf claim (1e+300)"),
+        ({"oid": OID, "scp": "User.Read", "nbf": float("inf")}, "nbf claim (inf)"),
+        ({"oid": OID, "scp": "User.Read", "exp": float("nan")}, "claim 'exp' is nan"),
     ],
 )
 def test_bad_claims_are_401(jwt_client, claims, text):
@@ -91,6 +101,13 @@ def test_bad_claims_are_401(jwt_client, claims, text):
 
     assert response.status_code == 401
     assert text in error_of(response)["message"]
+
+
+@pytest.mark.parametrize("exp", [1e300, float("inf")])
+def test_far_future_exp_accepted(jwt_client, exp):
+    token = unsigned(oid=OID, scp="User.Read", exp=exp)
+
+    assert jwt_client.get(SKILLS, headers=bearer(token)).status_code == 200
 
 
 def test_missing_token_is_401_before_body_checks(jwt_client):
@@ -259,6 +276,12 @@ def test_any_mode_caller_is_path_user():
     body = send(client, "POST", SKILLS, delegated(), {"displayName": "x"}).get_json()
 
     assert body["createdBy"]["user"]["id"] == user_object_id("42")
+
+
+@pytest.mark.parametrize("expires_in", [-(10**20), 10**20, 315_360_001])
+def test_make_token_rejects_huge_lifetime(expires_in):
+    with pytest.raises(ValueError, match=f"got {expires_in}"):
+        make_token(OID, expires_in=expires_in)
 
 
 def test_make_token_accepted_and_unsigned():

@@ -133,6 +133,33 @@ def test_verify_regex_rule_checked(contract, tmp_path):
     assert "/body/id: does not match '^x'" in output
 
 
+def test_verify_rejects_huge_creates(contract, tmp_path):
+    def change(interactions):
+        for interaction in interactions:
+            for state in interaction.get("providerStates", []):
+                state["params"]["creates"] = 99999999999999999999999
+
+    code, output = run(edited(contract, tmp_path, change))
+
+    assert code == 1
+    assert "Invalid value 99999999999999999999999 for 'params.creates'" in output
+    assert output.rstrip().endswith("0 passed, 6 failed")
+
+
+def test_verify_invalid_regex_rule_fails(contract, tmp_path):
+    def change(interactions):
+        rules = interactions[0]["response"]["matchingRules"]["body"]
+        rules["$.id"]["matchers"][0] = {"match": "regex", "regex": "("}
+
+    code, output = run(edited(contract, tmp_path, change))
+
+    assert code == 1
+    assert "/body/id: cannot be checked: the rule's regular expression '(' is" in output
+    assert "missing ), unterminated subpattern" in output
+    assert output.count("  PASS  ") == 5
+    assert output.rstrip().endswith("5 passed, 1 failed")
+
+
 def test_verify_against_provider_url(contract):
     with MockGraph(Config(port=0)) as graph:
         code, output = run(contract, "--provider-url", graph.base_url)
