@@ -44,6 +44,15 @@ def requested_fault(headers: Headers) -> FaultSpec | None:
             continue
 
         field = PREFERENCES.get(name)
+        if field is not None and field in rule:
+            raise GraphError(
+                400,
+                "invalidRequest",
+                f"Invalid Prefer header: preference {name!r} is given more than once; "
+                "send each mockgraph preference once.",
+                target=name,
+            )
+
         if field is None:
             known = ", ".join(PREFERENCES)
             raise GraphError(
@@ -63,18 +72,24 @@ def requested_fault(headers: Headers) -> FaultSpec | None:
 
 
 def _preferences(headers: Headers) -> list[tuple[str, str | None]]:
-    """Split every Prefer header into (name, value) pairs; parameters are dropped."""
+    """Split every Prefer header into (name, value) pairs.
+
+    RFC 7240 separates preferences with commas and their parameters with semicolons.
+    A ``mockgraph-`` name after a semicolon is taken as a preference of its own, since
+    ``mockgraph-status=503; mockgraph-retry-after=3`` can only mean both; any other
+    parameter is dropped.
+    """
     found: list[tuple[str, str | None]] = []
     for header in headers.getlist("Prefer"):
         for item in header.split(","):
-            preference = item.split(";", 1)[0].strip()
-            if not preference:
-                continue
+            for position, part in enumerate(item.split(";")):
+                preference = part.strip()
+                name, equals, value = preference.partition("=")
+                name = name.strip().lower()
+                if not name or (position and not name.startswith(PREFIX)):
+                    continue
 
-            name, equals, value = preference.partition("=")
-            found.append(
-                (name.strip().lower(), value.strip().strip('"') if equals else None)
-            )
+                found.append((name, value.strip().strip('"') if equals else None))
 
     return found
 

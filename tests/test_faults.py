@@ -442,6 +442,32 @@ def test_prefer_retry_after_and_code():
     assert response.get_json()["error"]["code"] == "activityLimitReached"
 
 
+def test_prefer_semicolon_form():
+    _app, client = client_with()
+    prefer = "mockgraph-status=503; mockgraph-retry-after=3"
+    response = client.get(SKILLS, headers={**AUTH, "Prefer": prefer})
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        "mockgraph-status=503, mockgraph-status=500",
+        "mockgraph-status=503; mockgraph-status=500",
+    ],
+)
+def test_prefer_repeated_rejected(prefer):
+    _app, client = client_with()
+    response = client.get(SKILLS, headers={**AUTH, "Prefer": prefer})
+    error = response.get_json()["error"]
+
+    assert response.status_code == 400
+    assert error["target"] == "mockgraph-status"
+    assert "given more than once" in error["message"]
+
+
 @pytest.mark.parametrize(("latency", "low", "high"), [("2", 2, 2), ("1-3", 1, 3)])
 def test_prefer_latency(latency, low, high):
     app, client = client_with()
