@@ -77,7 +77,7 @@ class _NormalizePath:
     """WSGI middleware: collapse repeated slashes and drop a trailing slash.
 
     The Graph SDK with its default base URL sends ``/beta//users/...``; Werkzeug would
-    answer that with a redirect, which can lose the Authorization header. Rewriting the
+    respond with a redirect, which can lose the Authorization header. Rewriting the
     path before routing means nothing ever redirects.
     """
 

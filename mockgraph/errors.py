@@ -61,7 +61,7 @@ class MockGraphError(Exception):
 
 @dataclass
 class GraphError(MockGraphError):
-    """A failure answered with a Graph error envelope and an HTTP status."""
+    """A failure sent to the client as a Graph error envelope with an HTTP status."""
 
     status: int
     code: str

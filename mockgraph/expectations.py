@@ -95,9 +95,11 @@ class Expectation:
         if self.times is not None and len(matched) == self.times:
             return None
 
-        wanted = "at least once" if self.times is None else f"{self.times} time(s)"
+        expected_times = (
+            "at least once" if self.times is None else f"{self.times} time(s)"
+        )
         lines = [
-            f"expected {self.describe()} {wanted}, but it was requested {len(matched)} time(s)."
+            f"expected {self.describe()} {expected_times}, but it was requested {len(matched)} time(s)."
         ]
         if matched:
             lines.append("  Matching requests:")
@@ -113,11 +115,11 @@ def nearest_requests(expectation: Expectation, records: list[Interaction]) -> li
     if not records:
         return ["  No requests were made."]
 
-    wanted = f"{expectation.method} {expectation.path}"
+    expected_line = f"{expectation.method} {expectation.path}"
 
     def distance(record: Interaction) -> tuple[int, float]:
         similarity = difflib.SequenceMatcher(
-            None, wanted, f"{record.method} {record.path}"
+            None, expected_line, f"{record.method} {record.path}"
         ).ratio()
         return (len(expectation.differences(record)), -similarity)
 

@@ -2,7 +2,7 @@
 
 With a seed, every generated value of a user's skill is drawn from a generator seeded
 by ``(seed, user, n)``, where ``n`` counts that user's requests of one kind. Two fresh
-servers fed the same requests therefore answer with the same values, whatever other
+servers fed the same requests therefore respond with the same values, whatever other
 users do and whatever else in the process uses :mod:`random` or Faker's shared
 generator. Without a seed, ids come from :func:`uuid.uuid4` and never repeat.
 """

@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-# The rule categories of a Pact V4 request or response.
-Rules = dict[str, Any]
 Token = str | int
 
 WILDCARD = "*"
@@ -145,17 +143,6 @@ class RuleSet:
         fitting.sort(key=lambda item: sum(token == WILDCARD for token in item[0]))
         return fitting[0][1]
 
-    def cascades(self, path: tuple[Token, ...]) -> bool:
-        """Whether a type rule on an ancestor of ``path`` applies to it."""
-        for depth in range(len(path) - 1, -1, -1):
-            rule = self.direct(path[:depth])
-            if rule is not None:
-                return any(
-                    m.get("match") in TYPE_MATCHERS for m in rule.get("matchers", [])
-                )
-
-        return False
-
 
 def json_type(value: Any) -> str:
     if value is None:
@@ -266,15 +253,17 @@ def _check_number(kind: str, actual: Any) -> str | None:
 
 
 def _check_status(matcher: dict[str, Any], actual: Any) -> str | None:
-    wanted = matcher.get("status")
-    if isinstance(wanted, list):
-        return None if actual in wanted else f"is not one of {wanted!r}"
+    expected_status = matcher.get("status")
+    if isinstance(expected_status, list):
+        return (
+            None if actual in expected_status else f"is not one of {expected_status!r}"
+        )
 
-    statuses = _STATUS_CLASSES.get(str(wanted))
+    statuses = _STATUS_CLASSES.get(str(expected_status))
     if statuses is None:
-        return f"status class {wanted!r} is not known"
+        return f"status class {expected_status!r} is not known"
 
-    return None if actual in statuses else f"is not a {wanted} status"
+    return None if actual in statuses else f"is not a {expected_status} status"
 
 
 def check_rule(rule: dict[str, Any], expected: Any, actual: Any) -> list[str]:

@@ -141,7 +141,7 @@ def mockgraph_config() -> Config:
 
 @pytest.fixture(scope="session")
 def mockgraph_server() -> Iterator[MockGraph]:
-    """The session's server, started on first use and stopped at the end."""
+    """Start the session's server on first use and stop it when the session ends."""
     server = MockGraph(Config(port=0))
     yield server
     server.stop()
@@ -153,7 +153,7 @@ def mockgraph(
     mockgraph_server: MockGraph,
     mockgraph_config: Config,
 ) -> Iterator[MockGraph]:
-    """A running mock with no skills, an empty journal and no expectations.
+    """Provide a running mock with no skills, an empty journal and no expectations.
 
     When the test ends, it fails if the mock crashed on a request (status 500), if an
     expectation declared with ``expect()`` is unmet, or, in strict mode, if the mock

@@ -187,7 +187,7 @@ def seed_user(
     """Give ``user_key`` ``count`` generated skills, created by ``caller``, if unseen.
 
     The skills and the user's seen mark are stored in one step (see
-    :meth:`SkillStore.seed`), so a concurrent request sees all of them or, before
+    :meth:`SkillStore.seed`), so a concurrent request reads all of them or, before
     that step, none. Return True if this call seeded the user.
     """
 

@@ -27,9 +27,6 @@ import tempfile
 from typing import Any
 
 from flask import Flask
-from granian.constants import Interfaces
-from granian.log import LogLevels
-from granian.server import Server
 
 from .app import create_app
 from .config import DEFAULT_THREADS, DEFAULT_WORKERS, MEMORY_STORE, Config
@@ -54,6 +51,11 @@ def serve(
     :param threads: threads per worker that run the application.
     """
     global _built_app
+
+    # Imported here: one-worker `serve` also uses this module, and runs on waitress.
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
 
     if workers < 1 or threads < 1:
         raise ValueError(

@@ -366,7 +366,7 @@ def order_details(details: list[ErrorDetail], body: Any) -> list[ErrorDetail]:
 def complete(value: Any, shape: Any) -> Any:
     """Return ``value`` with every property of its shape present and annotations gone.
 
-    Missing properties become null, as in Graph's answers, and ``@odata.type`` and the
+    Missing properties become null, as in Graph's responses, and ``@odata.type`` and the
     other instance annotations are left out at every level.
     """
     if isinstance(shape, dict) and isinstance(value, dict):

@@ -36,7 +36,7 @@ def error_of(response):
     return response.get_json()["error"]
 
 
-# The 201 answer
+# The 201 response
 
 
 def test_create_returns_201_with_every_property(post, sdk_body):
@@ -142,13 +142,13 @@ def test_create_echoes_every_client_field(post):
         "thumbnailUrl": "https://example.com/rust.png",
         "webUrl": "https://www.rust-lang.org",
     }
-    answer = post(body).get_json()
+    created = post(body).get_json()
 
     for name, value in body.items():
         if name not in ("@odata.type", "inference"):
-            assert answer[name] == value, name
+            assert created[name] == value, name
 
-    assert answer["inference"] == {
+    assert created["inference"] == {
         "confidenceScore": 0.75,
         "userHasVerifiedAccuracy": True,
     }
