@@ -169,30 +169,46 @@ def create_skill(user: str | None) -> Response:
 def _insert_new(key: str, owner: str, values: dict[str, Any]) -> skills.Skill:
     """Insert a new skill, drawing another id if a loaded skill already has one."""
     state = get_state(current_app)
-    for _attempt in range(MAX_ID_ATTEMPTS):
-        sequence = state.store.next_sequence(key, "create")
-        skill = skills.new_skill(
+    # The creator is worked out before the store's write begins, so that a first
+    # request's fabricated name does not hold the store's lock.
+    creator = caller_identity() or state.fabricator.identity_set(owner)
+
+    def build(sequence: int) -> skills.Skill:
+        return skills.new_skill(
             state.schemas,
             state.fabricator,
             key,
             sequence,
             caller=owner,
             values=values,
-            identity=caller_identity(),
+            identity=creator,
         )
-        try:
-            state.store.insert(key, skill)
-        except SkillExistsError:
-            continue
 
-        return skill
+    skill: skills.Skill | None = None
+    if state.fabricator.seed is None:
+        # Random ids do not depend on the user's create count, so the count is not
+        # kept and a single insert is the whole write.
+        for _attempt in range(MAX_ID_ATTEMPTS):
+            candidate = build(0)
+            try:
+                state.store.insert(key, candidate)
+            except SkillExistsError:
+                continue
 
-    raise GraphError(
-        409,
-        "conflict",
-        f"Could not draw a free skill id for user {owner!r} in {MAX_ID_ATTEMPTS} "
-        "attempts; reset the mock or load skills with other ids.",
-    )
+            skill = candidate
+            break
+    else:
+        skill = state.store.create(key, build, MAX_ID_ATTEMPTS)
+
+    if skill is None:
+        raise GraphError(
+            409,
+            "conflict",
+            f"Could not draw a free skill id for user {owner!r} in {MAX_ID_ATTEMPTS} "
+            "attempts; reset the mock or load skills with other ids.",
+        )
+
+    return skill
 
 
 def skill_item(skill_id: str, user: str | None = None) -> Response:

@@ -19,6 +19,7 @@ import threading
 from typing import Callable
 
 from .journal import Interaction, Interactions, decode_record, deliver, encode_record
+from .writer import WriterConnection
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class SqliteJournal:
         self.limit = limit
         self.sinks: list[Callable[[Interaction], None]] = []
         self._local = threading.local()
+        self._writer = WriterConnection(self._connect)
         connection = self._connection()
         # WAL lets readers of /_mockgraph/interactions run while a worker appends.
         connection.execute("PRAGMA journal_mode=WAL")
@@ -60,6 +62,12 @@ class SqliteJournal:
             return connection
 
         # A connection inherited through fork() must not be used, so it is replaced.
+        connection = self._connect()
+        self._local.connection = connection
+        self._local.pid = os.getpid()
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path,
             timeout=BUSY_TIMEOUT_SECONDS,
@@ -67,23 +75,22 @@ class SqliteJournal:
             check_same_thread=False,
         )
         connection.execute("PRAGMA synchronous=OFF")
-        self._local.connection = connection
-        self._local.pid = os.getpid()
         return connection
 
     def append(self, record: Interaction) -> None:
         """Store ``record`` under the next sequence number and pass it to the sinks."""
         text = encode_record(record)
-        connection = self._connection()
-        # One INSERT is one transaction: SQLite's write lock makes the key unique.
-        cursor = connection.execute(
-            "INSERT INTO interactions (record) VALUES (?)", (text,)
-        )
-        record.seq = int(cursor.lastrowid or 0)
-        if record.seq % TRIM_EVERY == 0:
-            connection.execute(
-                "DELETE FROM interactions WHERE seq <= ?", (record.seq - self.limit,)
+        with self._writer.hold() as connection:
+            # One INSERT is one transaction: SQLite's write lock makes the key unique.
+            cursor = connection.execute(
+                "INSERT INTO interactions (record) VALUES (?)", (text,)
             )
+            record.seq = int(cursor.lastrowid or 0)
+            if record.seq % TRIM_EVERY == 0:
+                connection.execute(
+                    "DELETE FROM interactions WHERE seq <= ?",
+                    (record.seq - self.limit,),
+                )
 
         deliver(self.sinks, record)
 
@@ -113,18 +120,18 @@ class SqliteJournal:
 
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.execute("DELETE FROM interactions")
-            if restart_numbering:
-                connection.execute(
-                    "DELETE FROM sqlite_sequence WHERE name = 'interactions'"
-                )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+        with self._writer.hold() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("DELETE FROM interactions")
+                if restart_numbering:
+                    connection.execute(
+                        "DELETE FROM sqlite_sequence WHERE name = 'interactions'"
+                    )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         """Close this thread's connection; other threads close theirs on exit."""
@@ -132,6 +139,8 @@ class SqliteJournal:
         if connection is not None and self._local.pid == os.getpid():
             connection.close()
             self._local.connection = None
+
+        self._writer.close()
 
     def __repr__(self) -> str:
         return f"SqliteJournal({self.path!r}, limit={self.limit})"

@@ -68,6 +68,30 @@ class SkillStore(ABC):
 
         return True
 
+    def create(
+        self, user: str, build: Callable[[int], Skill], attempts: int
+    ) -> Skill | None:
+        """Count one more create for ``user`` and insert ``build(previous count)``.
+
+        A skill loaded from a file can have any id. A built skill whose ``id`` the
+        user already has is dropped and the next count is tried, up to ``attempts``
+        times. Return the inserted skill, or None if every attempt drew a taken id.
+        ``build`` must not call the store.
+
+        This default makes two store calls per attempt. Both stores override it with
+        cheaper steps.
+        """
+        for _attempt in range(attempts):
+            skill = build(self.next_sequence(user, "create"))
+            try:
+                self.insert(user, skill)
+            except SkillExistsError:
+                continue
+
+            return skill
+
+        return None
+
     @abstractmethod
     def insert(self, user: str, skill: Skill) -> None:
         """Add a new skill; raise :class:`SkillExistsError` if the user has its ``id``."""
@@ -157,6 +181,21 @@ class MemoryStore(SkillStore):
             self._sequences[(user, "create")] = first + len(built)
             self._seen.add(user)
             return True
+
+    def create(
+        self, user: str, build: Callable[[int], Skill], attempts: int
+    ) -> Skill | None:
+        with self._lock:
+            skills = self._skills[user]
+            for _attempt in range(attempts):
+                sequence = self._sequences[(user, "create")]
+                self._sequences[(user, "create")] = sequence + 1
+                skill = build(sequence)
+                if skill["id"] not in skills:
+                    skills[skill["id"]] = _encode(skill)
+                    return skill
+
+            return None
 
     def insert(self, user: str, skill: Skill) -> None:
         with self._lock:

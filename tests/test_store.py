@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockgraph import Config, GraphError, MockGraph
+from mockgraph import Config, GraphError, MockGraph, create_app
+from mockgraph.fakedata import user_object_id
 from mockgraph.sqlite_store import SQLiteStore
 from mockgraph.store import MemoryStore, SkillExistsError, SkillStore, open_store
 
@@ -125,6 +126,51 @@ def test_store_default_set_sequence(store, value):
     SkillStore.set_sequence(store, "u1", "create", value)
 
     assert store.next_sequence("u1", "create") == value
+
+
+def numbered(sequence):
+    return skill(f"s{sequence}")
+
+
+def test_store_create_numbers_each_create(store):
+    made = [store.create("u1", numbered, attempts=3) for _ in range(3)]
+
+    assert [item["id"] for item in made] == ["s0", "s1", "s2"]
+    assert store.list("u1") == made
+    assert store.next_sequence("u1", "create") == 3
+
+
+@pytest.mark.parametrize("create", [SkillStore.create, None], ids=["default", "own"])
+def test_store_create_skips_taken_ids(store, create):
+    store.insert("u1", skill("s0"))
+    store.insert("u1", skill("s1"))
+    create = create or type(store).create
+
+    made = create(store, "u1", numbered, 3)
+
+    assert made == skill("s2")
+    assert [item["id"] for item in store.list("u1")] == ["s0", "s1", "s2"]
+    assert store.next_sequence("u1", "create") == 3
+
+
+@pytest.mark.parametrize("create", [SkillStore.create, None], ids=["default", "own"])
+def test_store_create_gives_up_after_attempts(store, create):
+    store.insert("u1", skill("taken", "Old"))
+    create = create or type(store).create
+
+    made = create(store, "u1", lambda _sequence: skill("taken", "New"), 3)
+
+    assert made is None
+    assert store.list("u1") == [skill("taken", "Old")]
+    assert store.next_sequence("u1", "create") == 3
+
+
+def test_store_threads_create_distinct_skills(store):
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: store.create("u1", numbered, 3), range(200)))
+
+    assert sorted(int(item["id"][1:]) for item in made) == list(range(200))
+    assert len(store.list("u1")) == 200
 
 
 def test_store_seed_once(store):
@@ -311,22 +357,71 @@ store.close()
 """
 
 
+def run_in_processes(script, path, count=3):
+    """Run ``script`` with ``path`` in ``count`` processes at once; return their JSON."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, path], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(count)
+    ]
+    outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * count
+    return [value for output in outputs for value in json.loads(output)]
+
+
 def test_sqlite_counter_across_processes(tmp_path):
     path = str(tmp_path / "skills.db")
     SQLiteStore(path).close()
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", COUNTER_SCRIPT, path],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    outputs = [worker.communicate(timeout=60)[0] for worker in workers]
-    values = [value for output in outputs for value in json.loads(output)]
 
-    assert [worker.returncode for worker in workers] == [0, 0, 0]
+    values = run_in_processes(COUNTER_SCRIPT, path)
+
     assert sorted(values) == list(range(150))
+
+
+CREATE_SCRIPT = """
+import json, sys
+from mockgraph.sqlite_store import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+made = [store.create("u1", lambda n: {"id": f"s{n}"}, 3) for _ in range(50)]
+print(json.dumps([item["id"] for item in made]))
+store.close()
+"""
+
+
+def test_sqlite_create_across_processes(tmp_path):
+    path = str(tmp_path / "skills.db")
+    SQLiteStore(path).close()
+
+    made = run_in_processes(CREATE_SCRIPT, path)
+    store = SQLiteStore(path)
+    stored = [item["id"] for item in store.list("u1")]
+    store.close()
+
+    assert sorted(made) == sorted(f"s{number}" for number in range(150))
+    assert sorted(stored) == sorted(made)
+
+
+def test_sqlite_forked_child_writes_through_own_connection(tmp_path):
+    store = SQLiteStore(tmp_path / "skills.db")
+    store.insert("u1", skill("parent"))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            store.insert("u1", skill("child"))
+            store.close()
+        finally:
+            os._exit(0)
+
+    os.waitpid(pid, 0)
+    store.insert("u1", skill("parent-again"))
+
+    assert [item["id"] for item in store.list("u1")] == [
+        "parent",
+        "child",
+        "parent-again",
+    ]
+    store.close()
 
 
 def test_sqlite_locked_is_503(tmp_path):
@@ -523,3 +618,58 @@ def test_serve_rejects_unusable_sqlite_file(tmp_path, kind):
     assert result.stderr.startswith("Error: cannot start the server: ")
     assert result.stderr.count("\n") == 1
     assert repr(str(path)) in result.stderr
+
+
+# A create draws another id when a loaded skill already has the one drawn
+
+SKILLS_PATH = "/beta/users/42/profile/skills"
+
+
+def post_skill(client, name):
+    return client.post(SKILLS_PATH, json={"displayName": name}, headers=AUTH)
+
+
+def test_seeded_create_skips_loaded_id(store_spec):
+    first = create_app(Config(seed=3, store="memory")).test_client()
+    drawn = post_skill(first, "Python").get_json()["id"]
+    app = create_app(Config(seed=3, store=store_spec))
+    app.extensions["mockgraph"].store.insert(
+        user_object_id("42"), skill(drawn, "Loaded")
+    )
+
+    response = post_skill(app.test_client(), "Python")
+
+    assert response.status_code == 201
+    assert response.get_json()["id"] != drawn
+    listed = app.test_client().get(SKILLS_PATH, headers=AUTH).get_json()["value"]
+    assert [item["displayName"] for item in listed] == ["Loaded", "Python"]
+    app.extensions["mockgraph"].store.close()
+
+
+def test_unseeded_create_skips_taken_id(store_spec, monkeypatch):
+    app = create_app(Config(store=store_spec))
+    state = app.extensions["mockgraph"]
+    state.store.insert(user_object_id("42"), skill("taken", "Loaded"))
+    drawn = iter(["taken", "fresh"])
+    monkeypatch.setattr(state.fabricator, "skill_id", lambda *_args: next(drawn))
+
+    response = post_skill(app.test_client(), "Python")
+
+    assert response.status_code == 201
+    assert response.get_json()["id"] == "fresh"
+    state.store.close()
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_create_without_free_id_is_409(store_spec, monkeypatch, seed):
+    app = create_app(Config(seed=seed, store=store_spec))
+    state = app.extensions["mockgraph"]
+    state.store.insert(user_object_id("42"), skill("taken", "Loaded"))
+    monkeypatch.setattr(state.fabricator, "skill_id", lambda *_args: "taken")
+
+    response = post_skill(app.test_client(), "Python")
+
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "conflict"
+    assert len(state.store.list(user_object_id("42"))) == 1
+    state.store.close()

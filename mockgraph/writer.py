@@ -1,0 +1,52 @@
+"""One writing connection per process for an SQLite file that several threads share.
+
+Each SQLite connection keeps its own page cache, and a write through any other
+connection makes that cache stale. If every thread wrote through a connection of its
+own, each write would find its cache stale and read its pages again. The threads of a
+process therefore take turns on one connection, whose cache goes stale only after a
+write by another process. Each turn runs a few short statements, so a thread seldom
+waits long for one.
+
+Writers in different processes are ordered by SQLite's own write lock. A statement
+that finds the lock taken waits up to the connection's busy timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class WriterConnection:
+    """A connection that one thread at a time writes through, opened by ``connect``.
+
+    An instance made before ``fork()`` works in the child, which opens a connection of
+    its own, because an SQLite connection must not be used on both sides of a fork.
+    """
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        self._connect = connect
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+
+    @contextmanager
+    def hold(self) -> Iterator[sqlite3.Connection]:
+        """Yield this process's connection, kept from other threads until the block ends."""
+        with self._lock:
+            if self._connection is None or self._pid != os.getpid():
+                self._connection = self._connect()
+                self._pid = os.getpid()
+
+            yield self._connection
+
+    def close(self) -> None:
+        """Close this process's connection. The next :meth:`hold` opens a new one."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+
+            self._connection = None
