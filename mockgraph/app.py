@@ -150,23 +150,32 @@ def create_app(
 
 
 def _start_request() -> None:
-    g.started = time.perf_counter()
-    g.request_id = str(uuid.uuid4())
-    g.client_request_id = request.headers.get("client-request-id") or g.request_id
-    g.operation = "unknownRoute"
-    g.errors = []
-    g.warnings = []
+    # Flask's request and g are proxies that look up the current context on every
+    # attribute access. The hooks below run on every request, so they use the
+    # objects themselves.
+    context = g._get_current_object()  # type: ignore[attr-defined]
+    context.started = time.perf_counter()
+    context.request_id = str(uuid.uuid4())
+    context.client_request_id = (
+        request.environ.get("HTTP_CLIENT_REQUEST_ID") or context.request_id
+    )
+    context.operation = "unknownRoute"
+    context.errors = []
+    context.warnings = []
 
 
 def _finish_request(response: Response) -> Response:
-    if "request_id" not in g:  # a failure before the first hook ran
+    context = g._get_current_object()  # type: ignore[attr-defined]
+    if "request_id" not in context:  # a failure before the first hook ran
         _start_request()
 
-    response.headers["request-id"] = g.request_id
-    response.headers["client-request-id"] = g.client_request_id
-    response.headers["OData-Version"] = "4.0"
-    response.headers.setdefault("Cache-Control", "no-cache")
-    if request.path.startswith(ADMIN_PREFIX + "/") or request.path == ADMIN_PREFIX:
+    headers = response.headers
+    headers["request-id"] = context.request_id
+    headers["client-request-id"] = context.client_request_id
+    headers["OData-Version"] = "4.0"
+    headers.setdefault("Cache-Control", "no-cache")
+    path = request.path
+    if path.startswith(ADMIN_PREFIX + "/") or path == ADMIN_PREFIX:
         return response
 
     if not get_state(_current_app()).recording:
@@ -175,14 +184,18 @@ def _finish_request(response: Response) -> Response:
     try:
         _record(response)
     except Exception:
-        logger.exception("failed to record interaction of request-id %s", g.request_id)
+        logger.exception(
+            "failed to record interaction of request-id %s", context.request_id
+        )
 
     return response
 
 
 def _record(response: Response) -> None:
     state = get_state(_current_app())
-    raw_body: bytes | None = g.get("raw_body")
+    context = g._get_current_object()  # type: ignore[attr-defined]
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    raw_body: bytes | None = context.get("raw_body")
     text: str | None = None
     encoded: str | None = None
     if raw_body is not None:
@@ -192,9 +205,9 @@ def _record(response: Response) -> None:
             encoded = base64.b64encode(raw_body).decode("ascii")
 
     headers = {
-        name: redact_header(name, value) for name, value in request.headers.items()
+        name: redact_header(name, value) for name, value in current.headers.items()
     }
-    payload = g.get("response_payload")
+    payload = context.get("response_payload")
     if (
         payload is None
         and response.direct_passthrough is False
@@ -202,39 +215,40 @@ def _record(response: Response) -> None:
     ):
         payload = response.get_data(as_text=True)
 
-    duration_ms = (time.perf_counter() - g.started) * 1000
+    duration_ms = (time.perf_counter() - context.started) * 1000
     record = Interaction(
         seq=0,
         time=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-        method=request.method,
-        path=request.path,
-        raw_path=request.environ.get("mockgraph.raw_path"),
-        query=redact_query(request.query_string.decode("latin-1")),
+        method=current.method,
+        path=current.path,
+        raw_path=current.environ.get("mockgraph.raw_path"),
+        query=redact_query(current.query_string.decode("latin-1")),
         headers=headers,
         body=text,
         body_base64=encoded,
-        body_truncated=bool(g.get("body_truncated")),
+        body_truncated=bool(context.get("body_truncated")),
         status=response.status_code,
         response_headers=dict(response.headers.items()),
         response_body=payload,
-        operation=g.operation,
+        operation=context.operation,
         duration_ms=round(duration_ms, 3),
-        user=g.get("user_key"),
-        errors=[detail.to_record() for detail in g.errors],
-        warnings=list(g.warnings),
-        fault=g.get("fault"),
+        user=context.get("user_key"),
+        errors=[detail.to_record() for detail in context.errors],
+        warnings=list(context.warnings),
+        fault=context.get("fault"),
     )
     state.journal.append(record)
 
-    access_logger.info(
-        "%s %s %s %s %.1fms request-id=%s",
-        record.method,
-        record.path,
-        record.status,
-        record.operation,
-        record.duration_ms,
-        g.request_id,
-    )
+    if access_logger.isEnabledFor(logging.INFO):
+        access_logger.info(
+            "%s %s %s %s %.1fms request-id=%s",
+            record.method,
+            record.path,
+            record.status,
+            record.operation,
+            record.duration_ms,
+            context.request_id,
+        )
 
 
 def _current_app() -> Flask:

@@ -8,7 +8,9 @@ exposed headers are named one by one.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
@@ -65,6 +67,8 @@ def install(app: Flask, origins: tuple[str, ...]) -> None:
     after-request hooks in reverse order, so the journal then stores the CORS headers.
     """
     app.before_request(_answer_preflight)
+    hooks = app.after_request_funcs.setdefault(None, [])
+    first_added = len(hooks)
     CORS(
         app,
         origins=[origin_pattern(origin) for origin in origins],
@@ -75,6 +79,20 @@ def install(app: Flask, origins: tuple[str, ...]) -> None:
         send_wildcard=False,
         vary_header=True,
     )
+    # Flask-CORS adds no header to a response whose request has no Origin header, so
+    # its hook is skipped for those requests, such as every call from a Graph SDK.
+    hooks[first_added:] = [_with_origin_only(hook) for hook in hooks[first_added:]]
+
+
+def _with_origin_only(hook: Callable[[Response], Response]) -> Callable[..., Response]:
+    @functools.wraps(hook)
+    def run(response: Response) -> Response:
+        if "HTTP_ORIGIN" not in request.environ:
+            return response
+
+        return hook(response)
+
+    return run
 
 
 def is_preflight() -> bool:

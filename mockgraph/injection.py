@@ -78,6 +78,9 @@ def _inject() -> Response | None:
 
 
 def _add_requested(effect: FaultEffect | None) -> FaultEffect | None:
+    if "HTTP_PREFER" not in request.environ:
+        return effect
+
     # A preflight never carries the real request's Prefer header.
     requested = None if is_preflight() else requested_fault(request.headers)
     if requested is None:

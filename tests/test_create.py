@@ -550,3 +550,38 @@ def test_response_validates_against_resource_schema(post, sdk_body, app):
     schemas = app.extensions["mockgraph"].schemas
 
     assert schemas.validate("skillProficiency.json", body) == []
+
+
+@pytest.mark.parametrize(
+    "host, scheme, base",
+    [
+        ("a.example:8080", "http", "http://a.example:8080/beta"),
+        ("b.example", "http", "http://b.example/beta"),
+        ("b.example", "https", "https://b.example/beta"),
+        ("b.example:443", "https", "https://b.example/beta"),
+    ],
+)
+def test_create_location_follows_host(client, sdk_body, host, scheme, base):
+    response = client.post(
+        "/beta/users/42/profile/skills",
+        json=sdk_body,
+        headers={"Authorization": "Bearer t", "Host": host},
+        base_url=f"{scheme}://{host}",
+    )
+
+    assert response.headers["Location"].startswith(base + "/users/42/profile/skills/")
+    assert response.get_json()["@odata.context"].startswith(base + "/$metadata#")
+
+
+def test_base_url_cache_stays_bounded(client, sdk_body):
+    from mockgraph import routes
+
+    for number in range(routes.MAX_CACHED_BASE_URLS + 10):
+        response = client.post(
+            "/beta/users/42/profile/skills",
+            json=sdk_body,
+            headers={"Authorization": "Bearer t", "Host": f"h{number}.example"},
+        )
+        assert response.headers["Location"].startswith(f"http://h{number}.example/")
+
+    assert len(routes._base_urls) <= routes.MAX_CACHED_BASE_URLS
