@@ -20,7 +20,13 @@ from .errors import ErrorDetail, GraphError
 from .fakedata import Fabricator
 from .faults import FaultSet
 from .http import json_response
-from .journal import Interaction, Journal, JournalBackend, redact_header, redact_query
+from .journal import (
+    Interaction,
+    Journal,
+    JournalBackend,
+    redact_query,
+    request_headers,
+)
 from .jsonl import JsonLinesWriter
 from .store import SkillStore, open_store
 from .throttle import Throttle
@@ -204,9 +210,7 @@ def _record(response: Response) -> None:
         except UnicodeDecodeError:
             encoded = base64.b64encode(raw_body).decode("ascii")
 
-    headers = {
-        name: redact_header(name, value) for name, value in current.headers.items()
-    }
+    headers = request_headers(current.environ)
     payload = context.get("response_payload")
     if (
         payload is None

@@ -42,6 +42,34 @@ def redact_header(name: str, value: str) -> str:
     return f"{scheme} {REDACTED}" if known else REDACTED
 
 
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """Return the request's headers from a WSGI environ, credentials redacted.
+
+    The names and their order are those of Werkzeug's ``request.headers``, read
+    straight from the environ because this runs for every recorded request.
+    """
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key in _ENVIRON_BODY_HEADERS:
+                continue
+
+            name = key[5:].replace("_", "-").title()
+        elif key in _BODY_HEADERS and value:
+            name = key.replace("_", "-").title()
+        else:
+            continue
+
+        headers[name] = redact_header(name, value)
+
+    return headers
+
+
+# Werkzeug reads these two from CONTENT_TYPE and CONTENT_LENGTH, never from HTTP_*.
+_BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_ENVIRON_BODY_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+
+
 def redact_query(query: str) -> str:
     """Return a query string with the values of credential parameters redacted."""
     if not query:

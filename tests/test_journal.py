@@ -203,3 +203,30 @@ def test_graph_route_cannot_shadow_admin(client):
     response = client.get("/beta/_mockgraph/health")
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Bearer secret", "Accept": "application/json"},
+        {"Content-Type": "application/json", "X-Custom_Name": "a b"},
+        {"Cookie": "session=1", "client-request-id": "abc"},
+        {},
+    ],
+)
+def test_request_headers_match_werkzeug(headers):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from mockgraph.journal import redact_header, request_headers
+
+    environ = EnvironBuilder(
+        method="POST", path="/", headers=headers, data=b"{}"
+    ).get_environ()
+    expected = {
+        name: redact_header(name, value)
+        for name, value in Request(environ).headers.items()
+    }
+
+    assert request_headers(environ) == expected
+    assert list(request_headers(environ)) == list(expected)
