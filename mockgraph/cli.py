@@ -161,8 +161,6 @@ def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
     One worker serves through waitress, threaded, in this process. More workers serve
     through Granian, in separate processes that share the journal and the skills.
     """
-    from waitress import create_server
-
     from .app import create_app
     from .serving import check_port_free
 
@@ -177,6 +175,9 @@ def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
     if workers > 1:
         _serve_workers(config, workers, threads)
         return
+
+    # Imported here, because several workers serve through Granian instead.
+    from waitress import create_server
 
     try:
         if config.port:

@@ -1,27 +1,22 @@
-"""The ``mockgraph verify`` command: check contract files against a provider or schemas."""
+"""The ``mockgraph verify`` command: check contract files against a provider or schemas.
+
+:mod:`mockgraph.verify` is imported when the command runs, because it imports
+``requests``, which every other command can do without.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .schema_check import check_contract
 from .validation import SchemaSet
-from .verify import (
-    ContractError,
-    HttpProvider,
-    InProcessProvider,
-    InteractionResult,
-    Provider,
-    find_state_url,
-    http_interactions,
-    load_contract,
-    provider_config,
-    verify_contract,
-)
+
+if TYPE_CHECKING:
+    from .verify import InteractionResult, Provider
 
 # Exit statuses: every interaction passed, some failed, a file could not be used.
 EXIT_PASSED = 0
@@ -79,6 +74,8 @@ def run_verify(
     **options: Any,
 ) -> int:
     """Check each contract file, print one line per interaction, and return the exit status."""
+    from .verify import ContractError, http_interactions, load_contract
+
     passed = failed = 0
     for path in contracts:
         try:
@@ -108,6 +105,8 @@ def run_verify(
 
 
 def _heading(path: str, document: dict[str, Any]) -> str:
+    from .verify import http_interactions
+
     consumer = (document.get("consumer") or {}).get("name", "?")
     provider = (document.get("provider") or {}).get("name", "?")
     count = len(http_interactions(document))
@@ -121,6 +120,14 @@ def _replay(
     state_url: str | None,
     token: str | None,
 ) -> tuple[int, int]:
+    from .verify import (
+        HttpProvider,
+        InProcessProvider,
+        find_state_url,
+        provider_config,
+        verify_contract,
+    )
+
     provider: Provider
     if provider_url is None:
         app_logger = logging.getLogger("mockgraph.app")

@@ -5,6 +5,10 @@ by ``(seed, user, n)``, where ``n`` counts that user's requests of one kind. Two
 servers fed the same requests therefore respond with the same values, whatever other
 users do and whatever else in the process uses :mod:`random` or Faker's shared
 generator. Without a seed, ids come from :func:`uuid.uuid4` and never repeat.
+
+Faker is imported when a :class:`Fabricator` is built rather than with this module,
+because commands that never generate a value import this module too, and importing
+Faker scans its locale folders.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import threading
 import uuid
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
+if TYPE_CHECKING:
+    from faker import Faker
+    from faker.generator import Generator
 
 # Namespace of the user ids derived from a user principal name or any non-GUID key.
 USER_NAMESPACE = uuid.UUID("5b0f7c1e-7d55-4c1a-9a43-6f0b0c4d2e11")
@@ -71,7 +77,8 @@ class Fabricator:
 
     def __init__(self, seed: int | None = None, locale: str = "en_US") -> None:
         self.seed = seed
-        self._faker = Faker(locale)
+        self.locale = locale
+        self._names = _name_generator(locale)
         self._lock = threading.Lock()
         self._identity = lru_cache(maxsize=4096)(self._make_identity)
 
@@ -94,10 +101,10 @@ class Fabricator:
         name = self._name_from_principal(user)
         if name is None:
             with self._lock:
-                self._faker.seed_instance(
+                self._names.seed_instance(
                     _derive_seed(self.seed, "user-name", object_id)
                 )
-                name = self._faker.name()
+                name = self._names.format("name")
 
         return (("displayName", name), ("id", object_id))
 
@@ -117,10 +124,24 @@ class Fabricator:
         Each call builds a new instance, so callers on different threads never share
         one generator's state.
         """
-        fake = Faker(self._faker.locales)
+        from faker import Faker
+
+        fake = Faker([self.locale])
         seed = _derive_seed(self.seed, *parts) if self.seed is not None else None
         fake.seed_instance(seed)
         return fake
 
     def identity_set(self, user: str) -> dict[str, Any]:
         return {"application": None, "device": None, "user": self.identity(user)}
+
+
+def _name_generator(locale: str) -> Generator:
+    """Build a Faker generator that has only the person provider of ``locale``.
+
+    ``Faker(locale)`` imports and adds every provider, and names need one.
+    :meth:`faker.Factory.create` sets the provider up as it does for ``Faker(locale)``,
+    so a seeded ``name()`` returns the same name as ``Faker(locale).name()`` would.
+    """
+    from faker import Factory
+
+    return Factory.create(locale, providers=["faker.providers.person"])

@@ -26,11 +26,16 @@ original schema to produce the error details, so messages and targets stay as th
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
-
-from jsonschema import FormatChecker
+from typing import Any, Callable, Mapping, Protocol
 
 Check = Callable[[Any], bool]
+
+
+class FormatChecker(Protocol):
+    """The part of :class:`jsonschema.FormatChecker` that the quick check calls."""
+
+    def conforms(self, instance: object, format: str) -> bool: ...
+
 
 # Keywords whose value is one subschema, a list of them, or a map of names to them.
 _SUBSCHEMA = ("items", "not", "additionalProperties", "propertyNames", "contains")

@@ -3,6 +3,8 @@
 Signatures are never checked: any well-formed JWT that has not expired is accepted, so
 the mock proves what a client sends, not that the token came from Microsoft Entra ID.
 Tokens are decoded with PyJWT, and :func:`make_token` writes unsigned ones for tests.
+PyJWT is imported on first use, because it also imports the ``cryptography`` package
+when that is installed, and a server under ``--auth any`` never decodes a token.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-
-import jwt
 
 from .errors import GraphError, unauthenticated
 from .fakedata import Fabricator, user_object_id
@@ -60,6 +60,8 @@ class Caller:
 
 def read_claims(token: str) -> dict[str, Any]:
     """Decode a JWT without checking its signature; raise 401 if it is not a JWT."""
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.DecodeError as err:
@@ -78,6 +80,8 @@ def read_claims(token: str) -> dict[str, Any]:
 
 def unverified_object_id(token: str) -> str | None:
     """Return the token's ``oid`` claim, or None if it has none or is no JWT."""
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.DecodeError:
@@ -244,6 +248,8 @@ def make_token(
     :raises ValueError: if ``expires_in`` is more than :data:`MAX_TOKEN_LIFETIME`
         either way.
     """
+    import jwt
+
     if abs(expires_in) > MAX_TOKEN_LIFETIME:
         raise ValueError(
             f"expires_in must be between {-MAX_TOKEN_LIFETIME} and "

@@ -3,6 +3,10 @@
 The schema files live in the ``schemas/`` folder of the source tree and ship inside the
 package as ``mockgraph/schemas``. They are linked with relative ``$ref`` and resolved
 through one :class:`referencing.Registry`; each validator is compiled once.
+
+A body is first tested by the quick check of :mod:`mockgraph.quickcheck`, which needs
+neither jsonschema nor the registry. With the shipped schemas, both are imported and
+built only when a body fails the quick check (see :mod:`mockgraph.schema_compile`).
 """
 
 from __future__ import annotations
@@ -10,19 +14,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorDetail
 from .quickcheck import Check, NotFlattenable, compile_check, flatten
+from .schema_compile import (
+    LazyFormatChecker,
+    check_schema,
+    compile_validators,
+    jsonschema_format_checker,
+)
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +44,9 @@ UPDATE_SCHEMA = "updateSkillRequest.json"
 # Instance annotations a client may send and the mock does not store.
 ANNOTATIONS = frozenset({"@odata.type", "@odata.context", "@odata.etag"})
 
-# python-jsonschema skips "format" unless a checker is given; date-time also needs the
-# rfc3339-validator package, which is a dependency of mockgraph for that reason.
-FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+# The format checker of the quick checks. It tests date-time with the rfc3339-validator
+# package, as jsonschema does, and other formats with jsonschema's own checker.
+QUICK_FORMAT_CHECKER = LazyFormatChecker()
 
 _JSON_TYPES = {
     dict: "object",
@@ -95,18 +105,31 @@ def show_value(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def __getattr__(name: str) -> Any:
+    # jsonschema's own format checker, imported only when a caller asks for it.
+    if name == "FORMAT_CHECKER":
+        return jsonschema_format_checker()
+
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass
 class SchemaSet:
     """The loaded schemas, their compiled validators and a hash of their text."""
 
     folder: Path
-    registry: Registry
     schemas: dict[str, dict[str, Any]]
     version: str
 
     @classmethod
     def load(cls, folder: str | Path | None = None) -> SchemaSet:
-        """Read every ``*.json`` file of ``folder`` (default: the shipped schemas)."""
+        """Read every ``*.json`` file of ``folder`` (default: the shipped schemas).
+
+        The files of a given folder are checked against the JSON Schema metaschema and
+        compiled here, so that a broken file fails the load. The shipped schemas are
+        checked by the test suite instead, and compiled on first use.
+        """
+        shipped = folder is None
         folder = Path(folder) if folder is not None else default_schema_dir()
         files = sorted(folder.glob("*.json"))
         if not files:
@@ -124,29 +147,21 @@ class SchemaSet:
                     f"schema file {str(path)!r} is not JSON: {err}"
                 ) from err
 
-            Draft202012Validator.check_schema(schema)
+            if not shipped:
+                check_schema(schema)
+
             schemas[path.name] = schema
 
-        registry: Registry = Registry().with_resources(
-            (
-                BASE_URI + name,
-                Resource.from_contents(schema, default_specification=DRAFT202012),
-            )
-            for name, schema in schemas.items()
-        )
-        schema_set = cls(folder, registry.crawl(), schemas, digest.hexdigest()[:16])
+        schema_set = cls(folder, schemas, digest.hexdigest()[:16])
+        if not shipped:
+            schema_set.validators()
+
         logger.debug("loaded %d schemas from %s", len(schemas), folder)
         return schema_set
 
     def __post_init__(self) -> None:
-        self._validators: dict[str, Draft202012Validator] = {}
-        for name in self.schemas:
-            self._validators[name] = Draft202012Validator(
-                {"$ref": BASE_URI + name},
-                registry=self.registry,
-                format_checker=FORMAT_CHECKER,
-            )
-
+        self._validators: dict[str, Draft202012Validator] | None = None
+        self._compile_lock = threading.Lock()
         self._quick_checks = self._build_quick_checks()
         self.read_only = frozenset(self._read_only_properties(RESOURCE_SCHEMA))
         self.properties = self.declared_properties(RESOURCE_SCHEMA)
@@ -157,7 +172,7 @@ class SchemaSet:
         for name in self.schemas:
             try:
                 quick[name] = compile_check(
-                    flatten(name, self.schemas, BASE_URI), FORMAT_CHECKER
+                    flatten(name, self.schemas, BASE_URI), QUICK_FORMAT_CHECKER
                 )
             except NotFlattenable as err:
                 logger.debug("schema %s is always checked as written: %s", name, err)
@@ -212,8 +227,17 @@ class SchemaSet:
             if subschema.get("readOnly"):
                 yield prop
 
+    def validators(self) -> dict[str, Draft202012Validator]:
+        """Return a jsonschema validator per schema file, compiled on the first call."""
+        if self._validators is None:
+            with self._compile_lock:
+                if self._validators is None:
+                    self._validators = compile_validators(self.schemas, BASE_URI)
+
+        return self._validators
+
     def validator(self, name: str) -> Draft202012Validator:
-        return self._validators[name]
+        return self.validators()[name]
 
     def validate(self, name: str, instance: Any) -> list[ErrorDetail]:
         """Validate ``instance`` against schema ``name``; return every failure found.
@@ -227,7 +251,7 @@ class SchemaSet:
 
         details: dict[str, ErrorDetail] = {}
         ranks: dict[str, tuple[int, int]] = {}
-        for error in self._validators[name].iter_errors(instance):
+        for error in self.validator(name).iter_errors(instance):
             for detail in self._describe(error):
                 rank = _rank(detail, error)
                 current = ranks.get(detail.target)

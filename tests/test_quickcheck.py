@@ -9,6 +9,7 @@ from mockgraph.validation import (
     BASE_URI,
     CREATE_SCHEMA,
     FORMAT_CHECKER,
+    QUICK_FORMAT_CHECKER,
     UPDATE_SCHEMA,
     SchemaSet,
 )
@@ -85,7 +86,7 @@ def schemas() -> SchemaSet:
 @pytest.mark.parametrize("body", BODIES)
 def test_quick_verdict_matches_jsonschema(schemas, schema_name, body):
     quick = compile_check(
-        flatten(schema_name, schemas.schemas, BASE_URI), FORMAT_CHECKER
+        flatten(schema_name, schemas.schemas, BASE_URI), QUICK_FORMAT_CHECKER
     )
     expected = schemas.validator(schema_name).is_valid(body)
 
