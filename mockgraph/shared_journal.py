@@ -19,7 +19,7 @@ import threading
 from typing import Callable
 
 from .journal import Interaction, Interactions, decode_record, deliver, encode_record
-from .writer import WriterConnection
+from .writer import MMAP_BYTES, WriterConnection
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ class SqliteJournal:
             check_same_thread=False,
         )
         connection.execute("PRAGMA synchronous=OFF")
+        # Pages of the database file are read through a memory map rather than
+        # copied by read(). It reserves address space, not memory.
+        connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return connection
 
     def append(self, record: Interaction) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .errors import GraphError
 from .store import Skill, SkillExistsError, SkillStore
-from .writer import WriterConnection
+from .writer import MMAP_BYTES, WriterConnection
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +136,9 @@ class SQLiteStore(SkillStore):
             check_same_thread=False,
         )
         db.execute("PRAGMA synchronous=NORMAL")
+        # Pages of the database file are read through a memory map rather than
+        # copied by read(). It reserves address space, not memory.
+        db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return db
 
     @contextmanager

@@ -19,6 +19,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+# Bytes of a database file that each connection maps into memory (PRAGMA mmap_size).
+MMAP_BYTES = 256 * 1024 * 1024
+
 
 class WriterConnection:
     """A connection that one thread at a time writes through, opened by ``connect``.
