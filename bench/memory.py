@@ -57,10 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def worker_rss_kib(server: procs.Running) -> int:
-    """Return the RSS of the largest process under the server's parent, in KiB."""
+    """Return the RSS of the process that handles requests, in KiB.
+
+    That is the largest child when the server forks workers, and the server process
+    itself when it has none (``serve --workers 1`` runs waitress in-process).
+    """
     sizes = procs.memory_kib(server.process.pid, "VmRSS")
-    sizes.pop(server.process.pid, None)
-    return max(sizes.values())
+    own = sizes.pop(server.process.pid)
+    return max(sizes.values()) if sizes else own
 
 
 def send_rejected(port: int, count: int, body: bytes) -> None:

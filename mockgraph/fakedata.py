@@ -36,7 +36,8 @@ _TIMESTAMP = re.compile(
 def graph_timestamp(moment: datetime | None = None) -> str:
     """Format a UTC instant the way Graph does: seven fractional digits and ``Z``."""
     moment = moment or datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "0Z"
 
 
 def parse_timestamp(text: str) -> datetime:

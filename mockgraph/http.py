@@ -38,11 +38,7 @@ def json_response(
         # A lone surrogate cannot be UTF-8; JSON's \u escapes can still carry it.
         data = json.dumps(payload, separators=(",", ":")).encode("ascii")
 
-    response = Response(data, status=status, content_type=GRAPH_JSON)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-
-    return response
+    return Response(data, status=status, headers=headers, content_type=GRAPH_JSON)
 
 
 def check_json_content_type(request: Request) -> None:

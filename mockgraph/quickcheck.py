@@ -233,10 +233,42 @@ def compile_check(schema: Any, format_checker: FormatChecker) -> Check:
 
         checks.append(compiler(value, schema, format_checker))
 
+    return _every(checks)
+
+
+def _every(checks: list[Check]) -> Check:
+    """Combine ``checks`` into one that passes when all of them pass.
+
+    The common sizes get a plain expression rather than ``all()`` over a generator,
+    because every request body goes through these checks.
+    """
     if len(checks) == 1:
         return checks[0]
 
-    return lambda instance: all(check(instance) for check in checks)
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) and second(instance)
+
+    def check(instance: Any) -> bool:
+        for part in checks:
+            if not part(instance):
+                return False
+
+        return True
+
+    return check
+
+
+def _any(checks: list[Check]) -> Check:
+    """Combine ``checks`` into one that passes when at least one of them passes."""
+    if len(checks) == 1:
+        return checks[0]
+
+    if len(checks) == 2:
+        first, second = checks
+        return lambda instance: first(instance) or second(instance)
+
+    return lambda instance: any(check(instance) for check in checks)
 
 
 def _accept(instance: Any) -> bool:
@@ -276,8 +308,7 @@ def _compile_type(value: Any, schema: Any, format_checker: FormatChecker) -> Che
     if unknown:
         raise NotFlattenable(f"type {unknown[0]!r} has no quick check")
 
-    tests = [_TYPE_TESTS[name] for name in names]
-    return lambda instance: any(test(instance) for test in tests)
+    return _any([_TYPE_TESTS[name] for name in names])
 
 
 def _compile_enum(value: Any, schema: Any, format_checker: FormatChecker) -> Check:
@@ -364,8 +395,7 @@ def _compile_items(value: Any, schema: Any, format_checker: FormatChecker) -> Ch
 
 
 def _compile_all_of(value: Any, schema: Any, format_checker: FormatChecker) -> Check:
-    checks = [compile_check(sub, format_checker) for sub in value]
-    return lambda instance: all(check(instance) for check in checks)
+    return _every([compile_check(sub, format_checker) for sub in value])
 
 
 def _compile_pattern(value: Any, schema: Any, format_checker: FormatChecker) -> Check:
