@@ -9,7 +9,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote_plus, urlsplit
 
@@ -50,21 +50,35 @@ def request_headers(environ: dict[str, Any]) -> dict[str, str]:
     """
     headers: dict[str, str] = {}
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            if key in _ENVIRON_BODY_HEADERS:
+        name = _header_names.get(key)
+        if name is None:
+            if key.startswith("HTTP_"):
+                if key in _ENVIRON_BODY_HEADERS:
+                    continue
+
+                name = key[5:].replace("_", "-").title()
+            elif key in _BODY_HEADERS:
+                name = key.replace("_", "-").title()
+            else:
                 continue
 
-            name = key[5:].replace("_", "-").title()
-        elif key in _BODY_HEADERS and value:
-            name = key.replace("_", "-").title()
-        else:
+            if len(_header_names) < MAX_CACHED_HEADER_NAMES:
+                _header_names[key] = name
+
+        if not value and key in _BODY_HEADERS:
             continue
 
-        headers[name] = redact_header(name, value)
+        if name.lower() in SECRET_HEADERS:
+            value = redact_header(name, value)
+
+        headers[name] = value
 
     return headers
 
 
+# Header names by environ key, such as "Client-Request-Id" for HTTP_CLIENT_REQUEST_ID.
+_header_names: dict[str, str] = {}
+MAX_CACHED_HEADER_NAMES = 1024
 # Werkzeug reads these two from CONTENT_TYPE and CONTENT_LENGTH, never from HTTP_*.
 _BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 _ENVIRON_BODY_HEADERS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
@@ -199,12 +213,10 @@ class Interactions(Sequence[Interaction]):
         return Interactions(record for record in self._records if not record.valid)
 
 
-_STORED_FIELDS = tuple(item.name for item in fields(Interaction) if item.name != "seq")
-
-
 def encode_record(record: Interaction) -> str:
     """Serialise every field of ``record`` but ``seq`` as compact JSON text."""
-    values = {name: getattr(record, name) for name in _STORED_FIELDS}
+    values = dict(record.__dict__)
+    del values["seq"]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
