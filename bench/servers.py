@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import sys
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def commands(port: int) -> dict[str, list[str]]:
             str(port),
             "--workers",
             "2",
+            "--no-access-log",
         ],
         "gunicorn gthread 2x4": [
             *gunicorn,
@@ -88,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         port = procs.free_port()
         for name, argv_ in commands(port).items():
-            env = {"PYTHONPATH": str(BENCH_DIR)}
+            # A fresh folder for the shared skills and journal of each launch.
+            state = tempfile.mkdtemp(prefix="state-", dir=args.output)
+            env = {"PYTHONPATH": str(BENCH_DIR), "MOCKGRAPH_BENCH_STATE": state}
             server = procs.launch(name.replace(" ", "-"), argv_, port, args.output, env)
             try:
                 procs.wait_for_201(server, body, timeout=30)

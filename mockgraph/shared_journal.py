@@ -37,9 +37,10 @@ _SCHEMA = (
 class SqliteJournal:
     """Keep the latest ``limit`` interactions in an SQLite file and pass each to sinks.
 
-    It has the interface of :class:`mockgraph.journal.Journal`. Each process and thread
-    opens its own connection on first use, so an instance created before ``fork()``
-    works in every child process.
+    It has the interface of :class:`mockgraph.journal.Journal`. A process appends through
+    one connection, which its threads take in turn, and each thread reads through a
+    connection of its own. Connections are opened on first use in each process, so an
+    instance created before ``fork()`` works in every child process.
     """
 
     def __init__(self, path: str | os.PathLike[str], limit: int = 10_000) -> None:
