@@ -35,6 +35,8 @@ SkillList = list[Skill]
 URL_PREFIX = "sqlite:///"
 # Seconds a statement waits for another connection's write lock before failing.
 DEFAULT_BUSY_TIMEOUT = 5.0
+# The first SQLite version with INSERT ... RETURNING.
+RETURNING_SINCE = (3, 35, 0)
 # Idle connections kept open for reuse; busier moments open more and close them after.
 MAX_IDLE_CONNECTIONS = 8
 
@@ -286,14 +288,18 @@ class SQLiteStore(SkillStore):
         # count, as a taken id does anyway. Each statement releases the GIL, and under
         # load another thread then runs first, so fewer statements also mean fewer
         # waits.
+        if sqlite3.sqlite_version_info < RETURNING_SINCE:
+            return super().create(user, build, attempts)
+
         for _attempt in range(attempts):
             with self._write_statement() as db:
-                (after,) = db.execute(
+                # fetchall() steps the statement to its end, which commits it.
+                [(after,)] = db.execute(
                     "INSERT INTO sequences (user, kind, value) VALUES (?, 'create', 1) "
                     "ON CONFLICT (user, kind) DO UPDATE SET value = value + 1 "
                     "RETURNING value",
                     (user,),
-                ).fetchone()
+                ).fetchall()
 
             skill = build(int(after) - 1)
             with self._write_statement() as db:

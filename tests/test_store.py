@@ -402,6 +402,18 @@ def test_sqlite_create_across_processes(tmp_path):
     assert sorted(stored) == sorted(made)
 
 
+def test_sqlite_create_without_returning(tmp_path, monkeypatch):
+    store = SQLiteStore(tmp_path / "skills.db")
+    store.insert("u1", skill("s0"))
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+
+    made = store.create("u1", numbered, 3)
+
+    assert made == skill("s1")
+    assert store.next_sequence("u1", "create") == 2
+    store.close()
+
+
 def test_sqlite_forked_child_writes_through_own_connection(tmp_path):
     store = SQLiteStore(tmp_path / "skills.db")
     store.insert("u1", skill("parent"))
