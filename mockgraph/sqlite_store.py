@@ -79,12 +79,13 @@ class SQLiteStore(SkillStore):
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._closed = False
-        self._writer = WriterConnection(self._connect)
+        self._writer = WriterConnection(self._connect, self.busy_timeout)
         try:
             with self._connection() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
                 self._check_tables(db)
+                self._check_writable(db)
         except ValueError:
             self.close()
             raise
@@ -127,6 +128,36 @@ class SQLiteStore(SkillStore):
                     f"columns {columns!r}, not the columns {expected!r} that mockgraph "
                     "uses; give --store a new file or one that mockgraph created"
                 )
+
+    def _check_writable(self, db: sqlite3.Connection) -> None:
+        """Raise ValueError if the file cannot be written, such as a read-only one.
+
+        A file that another program has locked for writing passes, because the check
+        does not wait for the lock: writes then wait, or fail with 503.
+        """
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                return
+
+            raise
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+        try:
+            db.execute("INSERT OR IGNORE INTO seen_users (user) VALUES ('')")
+        except sqlite3.OperationalError as err:
+            if "readonly" not in str(err):
+                raise
+
+            raise ValueError(
+                f"SQLite store file {self.path!r} is read-only ({err}); give --store "
+                "a file that this user can write"
+            ) from None
+        finally:
+            db.execute("ROLLBACK")
 
     # Connections and transactions
 
@@ -194,19 +225,37 @@ class SQLiteStore(SkillStore):
             if self._closed:
                 raise RuntimeError(f"the SQLite store {self.path!r} is closed")
 
-        with self._writer.hold() as db, self._busy_as_503():
+        with self._busy_as_503(), self._writer.hold() as db:
             yield db
 
     @contextmanager
     def _busy_as_503(self) -> Iterator[None]:
-        """Turn SQLite's "database is locked" in the block into a 503 GraphError."""
+        """Turn SQLite's errors of a locked, read-only or full file into GraphErrors."""
         try:
             yield
         except sqlite3.OperationalError as err:
-            if "locked" in str(err) or "busy" in str(err):
+            text = str(err)
+            if "locked" in text or "busy" in text:
                 raise self._busy(err) from err
 
+            if "readonly" in text or "disk" in text:
+                raise self._unwritable(err) from err
+
             raise
+
+    def _unwritable(self, err: sqlite3.OperationalError) -> GraphError:
+        logger.error("cannot write SQLite store %s: %s", self.path, err)
+        full = "full" in str(err)
+        return GraphError(
+            507 if full else 503,
+            "insufficientStorage" if full else "serviceNotAvailable",
+            f"The skills database {self.path!r} cannot be written ({err}); "
+            + (
+                "free space in its folder or reset the mock."
+                if full
+                else "restart the mock with a writable file in --store."
+            ),
+        )
 
     def _busy(self, err: sqlite3.OperationalError) -> GraphError:
         logger.warning("SQLite store %s is busy: %s", self.path, err)

@@ -8,7 +8,9 @@ write by another process. Each turn runs a few short statements, so a thread sel
 waits long for one.
 
 Writers in different processes are ordered by SQLite's own write lock. A statement
-that finds the lock taken waits up to the connection's busy timeout.
+that finds the lock taken waits up to the connection's busy timeout. A thread waits at
+most as long for its turn on the connection, so a request that finds the database
+locked fails within about twice the busy timeout, however many others are queued.
 """
 
 from __future__ import annotations
@@ -30,21 +32,36 @@ class WriterConnection:
     its own, because an SQLite connection must not be used on both sides of a fork.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], timeout: float
+    ) -> None:
         self._connect = connect
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         self._pid = os.getpid()
 
     @contextmanager
     def hold(self) -> Iterator[sqlite3.Connection]:
-        """Yield this process's connection, kept from other threads until the block ends."""
-        with self._lock:
+        """Yield this process's connection, kept from other threads until the block ends.
+
+        Raise :class:`sqlite3.OperationalError` ("database is locked") if another thread
+        keeps the connection for longer than ``timeout`` seconds.
+        """
+        if not self._lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError(
+                f"database is locked: another thread of this process kept the "
+                f"connection for more than {self.timeout} s"
+            )
+
+        try:
             if self._connection is None or self._pid != os.getpid():
                 self._connection = self._connect()
                 self._pid = os.getpid()
 
             yield self._connection
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         """Close this process's connection. The next :meth:`hold` opens a new one."""

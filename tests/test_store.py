@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -453,6 +454,78 @@ def test_sqlite_locked_is_503(tmp_path):
     assert caught.value.headers["Retry-After"] == "1"
     store.insert("u1", skill("a"))
     assert store.get("u1", "a") == skill("a")
+    store.close()
+
+
+def test_sqlite_thread_waits_bounded_for_writer(tmp_path):
+    store = SQLiteStore(tmp_path / "skills.db", busy_timeout=0.05)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_writer():
+        with store._writer.hold():
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold_writer)
+    holder.start()
+    holding.wait(timeout=30)
+    try:
+        with pytest.raises(GraphError) as caught:
+            store.insert("u1", skill("a"))
+    finally:
+        release.set()
+        holder.join()
+
+    assert caught.value.status == 503
+    assert "another thread of this process" in caught.value.message
+    store.insert("u1", skill("a"))
+    assert store.get("u1", "a") == skill("a")
+    store.close()
+
+
+def read_only_connect(store):
+    return lambda: sqlite3.connect(
+        f"file:{store.path}?mode=ro", uri=True, isolation_level=None
+    )
+
+
+def test_sqlite_read_only_file_rejected_at_start(tmp_path, monkeypatch):
+    path = tmp_path / "skills.db"
+    SQLiteStore(path).close()
+    monkeypatch.setattr(SQLiteStore, "_connect", lambda self: read_only_connect(self)())
+
+    with pytest.raises(ValueError, match="is read-only"):
+        SQLiteStore(path)
+
+
+class FullDisk:
+    def execute(self, *_args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    "connect, status, code",
+    [
+        (read_only_connect, 503, "serviceNotAvailable"),
+        (lambda _store: FullDisk, 507, "insufficientStorage"),
+    ],
+    ids=["read-only", "disk-full"],
+)
+def test_sqlite_unwritable_file_is_graph_error(tmp_path, connect, status, code):
+    store = SQLiteStore(tmp_path / "skills.db")
+    store._writer.close()
+    store._writer._connect = connect(store)
+
+    with pytest.raises(GraphError) as caught:
+        store.insert("u1", skill("a"))
+
+    assert caught.value.status == status
+    assert caught.value.code == code
+    assert "cannot be written" in caught.value.message
     store.close()
 
 
