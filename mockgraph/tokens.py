@@ -64,7 +64,7 @@ def read_claims(token: str) -> dict[str, Any]:
 
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.DecodeError as err:
+    except jwt.InvalidTokenError as err:
         raise unauthenticated(
             f"Access token is not a JWT ({err}). The mock runs with --auth jwt, which "
             "needs a JWT; make one with 'mockgraph token --user ID --scopes User.ReadWrite'."
@@ -84,7 +84,7 @@ def unverified_object_id(token: str) -> str | None:
 
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:
         return None
 
     object_id = claims.get("oid") if isinstance(claims, dict) else None
