@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -189,6 +190,11 @@ def _finish_request(response: Response) -> Response:
 
     try:
         _record(response)
+    except sqlite3.Error as err:
+        # Such as a full disk: one line per request, since every request fails alike.
+        logger.error(
+            "failed to record interaction of request-id %s: %s", context.request_id, err
+        )
     except Exception:
         logger.exception(
             "failed to record interaction of request-id %s", context.request_id

@@ -32,6 +32,12 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS interactions "
     "(seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)"
 )
+# One row after a clear that kept the numbering: the last number then in use. Records
+# up to it were cleared, not dropped.
+_CLEARED_SCHEMA = "CREATE TABLE IF NOT EXISTS cleared (through INTEGER NOT NULL)"
+_LAST_SEQ = (
+    "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'interactions'"
+)
 
 
 class SqliteJournal:
@@ -51,11 +57,12 @@ class SqliteJournal:
         self.limit = limit
         self.sinks: list[Callable[[Interaction], None]] = []
         self._local = threading.local()
-        self._writer = WriterConnection(self._connect)
+        self._writer = WriterConnection(self._connect, BUSY_TIMEOUT_SECONDS)
         connection = self._connection()
         # WAL lets readers of /_mockgraph/interactions run while a worker appends.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(_SCHEMA)
+        connection.execute(_CLEARED_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -111,16 +118,17 @@ class SqliteJournal:
         connection = self._connection()
         connection.execute("BEGIN")
         try:
-            (last,) = connection.execute(
-                "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'interactions'"
-            ).fetchone()
+            (last,) = connection.execute(_LAST_SEQ).fetchone()
             (stored,) = connection.execute(
                 "SELECT count(*) FROM interactions"
+            ).fetchone()
+            (cleared,) = connection.execute(
+                "SELECT coalesce(max(through), 0) FROM cleared"
             ).fetchone()
         finally:
             connection.execute("COMMIT")
 
-        return int(last) - min(int(stored), self.limit)
+        return max(0, int(last) - int(cleared) - min(int(stored), self.limit))
 
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
@@ -128,10 +136,14 @@ class SqliteJournal:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.execute("DELETE FROM interactions")
+                connection.execute("DELETE FROM cleared")
                 if restart_numbering:
                     connection.execute(
                         "DELETE FROM sqlite_sequence WHERE name = 'interactions'"
                     )
+                else:
+                    connection.execute(f"INSERT INTO cleared (through) {_LAST_SEQ}")
+
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")

@@ -87,6 +87,32 @@ def test_clear_restarts_numbering(journal):
     assert journal.dropped == 0
 
 
+@pytest.mark.parametrize("limit", [10, 1000])
+def test_clear_keeping_numbers_drops_nothing(tmp_path, limit):
+    journal = SqliteJournal(tmp_path / "journal.sqlite3", limit=limit)
+    for _ in range(20):
+        journal.append(make_record())
+
+    journal.clear(restart_numbering=False)
+    journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == [21]
+    assert journal.dropped == 0
+
+
+def test_clear_keeping_numbers_then_limit(tmp_path):
+    journal = SqliteJournal(tmp_path / "journal.sqlite3", limit=3)
+    for _ in range(5):
+        journal.append(make_record())
+
+    journal.clear(restart_numbering=False)
+    for _ in range(5):
+        journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == [8, 9, 10]
+    assert journal.dropped == 2
+
+
 def test_sinks_get_numbered_records(journal):
     seen: list[int] = []
     journal.sinks.append(lambda record: seen.append(record.seq))
