@@ -276,7 +276,11 @@ def validate(
     """
     from .skills import validate_body
 
-    schemas = SchemaSet.load(schema_dir)
+    try:
+        schemas = SchemaSet.load(schema_dir)
+    except (OSError, ValueError) as err:
+        raise click.BadParameter(str(err), param_hint="'--schema-dir'") from None
+
     schema_name = UPDATE_SCHEMA if update else CREATE_SCHEMA
     failed = False
     for name in bodies:

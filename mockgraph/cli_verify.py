@@ -76,6 +76,13 @@ def run_verify(
     """Check each contract file, print one line per interaction, and return the exit status."""
     from .verify import ContractError, http_interactions, load_contract
 
+    if schema_dir is not None:
+        try:
+            SchemaSet.load(schema_dir)
+        except (OSError, ValueError) as err:
+            click.echo(f"error: --schema-dir: {err}")
+            return EXIT_UNUSABLE
+
     passed = failed = 0
     for path in contracts:
         try:

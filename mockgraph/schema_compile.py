@@ -18,6 +18,7 @@ from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry
 
 
 def is_date_time(instance: object) -> bool:
@@ -67,17 +68,8 @@ def compile_validators(
     :param schemas: every schema by file name, registered as ``base_uri + name``.
     """
     from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
 
-    registry: Registry = Registry().with_resources(
-        (
-            base_uri + name,
-            Resource.from_contents(schema, default_specification=DRAFT202012),
-        )
-        for name, schema in schemas.items()
-    )
-    registry = registry.crawl()
+    registry = _registry(schemas, base_uri)
     # python-jsonschema skips "format" unless a checker is given; date-time also needs
     # the rfc3339-validator package, which is a dependency of mockgraph for that reason.
     return {
@@ -88,3 +80,56 @@ def compile_validators(
         )
         for name in schemas
     }
+
+
+def check_references(schemas: dict[str, dict[str, Any]], base_uri: str) -> None:
+    """Raise ValueError naming the first ``$ref`` of ``schemas`` that does not resolve.
+
+    python-jsonschema resolves a reference only when an instance reaches it, so a
+    dangling one would otherwise surface as an error on some later request.
+    """
+    from referencing.exceptions import Unresolvable
+
+    registry = _registry(schemas, base_uri)
+    for name, schema in schemas.items():
+        resolver = registry.resolver(base_uri + name)
+        for pointer, reference in _references(schema, ""):
+            try:
+                resolver.lookup(reference)
+            except Unresolvable as err:
+                raise ValueError(
+                    f"schema file {name!r}: $ref {reference!r} at {pointer or '/'} "
+                    f"does not resolve ({type(err).__name__}); fix the reference or "
+                    "add the schema it names"
+                ) from None
+
+
+def _registry(schemas: dict[str, dict[str, Any]], base_uri: str) -> Registry:
+    """Return a registry of ``schemas``, each under ``base_uri + name``."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    registry: Registry = Registry().with_resources(
+        (
+            base_uri + name,
+            Resource.from_contents(schema, default_specification=DRAFT202012),
+        )
+        for name, schema in schemas.items()
+    )
+    return registry.crawl()
+
+
+def _references(value: Any, pointer: str) -> list[tuple[str, str]]:
+    """Return (JSON pointer, reference) for every ``$ref`` string inside ``value``."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str):
+                found.append((pointer + "/$ref", item))
+            else:
+                found.extend(_references(item, f"{pointer}/{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_references(item, f"{pointer}/{index}"))
+
+    return found

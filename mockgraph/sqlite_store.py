@@ -6,8 +6,8 @@ A change that reads before it writes, such as :meth:`SQLiteStore.update`, runs i
 no other writer in this process or another one changes the skill in between. A create
 is two single-statement writes: the user's create count is taken and raised by one
 statement, and the skill is inserted by the next. A request that cannot get the lock
-within the busy timeout fails with 503 ``serviceNotAvailable`` and ``Retry-After: 1``,
-which the Graph SDKs retry.
+fails with 503 ``serviceNotAvailable`` and ``Retry-After: 1``, which the Graph SDKs
+retry, after at most about twice the busy timeout (see :mod:`mockgraph.writer`).
 
 Writes go through one connection per process (see :mod:`mockgraph.writer`). Reads
 borrow pooled connections, so no connection is used by two threads at once.

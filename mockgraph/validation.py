@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .errors import ErrorDetail
 from .quickcheck import Check, NotFlattenable, compile_check, flatten
 from .schema_compile import (
     LazyFormatChecker,
+    check_references,
     check_schema,
     compile_validators,
     jsonschema_format_checker,
@@ -148,15 +150,50 @@ class SchemaSet:
                 ) from err
 
             if not shipped:
-                check_schema(schema)
+                try:
+                    check_schema(schema)
+                except Exception as err:  # jsonschema's SchemaError
+                    raise ValueError(
+                        f"schema file {str(path)!r} is not a valid JSON Schema: "
+                        f"{getattr(err, 'message', err)}"
+                    ) from err
 
             schemas[path.name] = schema
 
-        schema_set = cls(folder, schemas, digest.hexdigest()[:16])
-        if not shipped:
-            schema_set.validators()
+        if shipped:
+            schema_set = cls(folder, schemas, digest.hexdigest()[:16])
+        else:
+            schema_set = cls._load_given(folder, schemas, digest.hexdigest()[:16])
 
         logger.debug("loaded %d schemas from %s", len(schemas), folder)
+        return schema_set
+
+    @classmethod
+    def _load_given(
+        cls, folder: Path, schemas: dict[str, dict[str, Any]], digest: str
+    ) -> SchemaSet:
+        """Build the set of a given folder, or raise ValueError for what it lacks."""
+        missing = [
+            name
+            for name in (RESOURCE_SCHEMA, CREATE_SCHEMA, UPDATE_SCHEMA)
+            if name not in schemas
+        ]
+        if missing:
+            raise ValueError(
+                f"schema folder {str(folder)!r} has no {', '.join(missing)}; "
+                "copy the shipped schemas and change them"
+            )
+
+        check_references(schemas, BASE_URI)
+        try:
+            schema_set = cls(folder, schemas, digest)
+            schema_set.validators()
+        except (KeyError, LookupError, TypeError, re.error) as err:
+            raise ValueError(
+                f"schema folder {str(folder)!r} cannot be compiled: "
+                f"{type(err).__name__}: {err}"
+            ) from err
+
         return schema_set
 
     def __post_init__(self) -> None:

@@ -30,6 +30,31 @@ def test_validate_valid_body():
     assert result.output.strip().endswith("sdk-typical.json: valid")
 
 
+def test_validate_empty_schema_folder_is_usage_error(tmp_path):
+    result = run(
+        "validate",
+        "--schema-dir",
+        str(tmp_path),
+        str(FIXTURES / "valid" / "sdk-typical.json"),
+    )
+
+    assert result.exit_code == 2
+    assert "--schema-dir" in result.output
+    assert "no JSON Schema files found" in result.output
+
+
+def test_verify_broken_schema_folder_is_unusable(tmp_path):
+    contract = tmp_path / "contract.json"
+    contract.write_text("{}")
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+
+    result = run("verify", "--schema-only", "--schema-dir", str(schemas), str(contract))
+
+    assert result.exit_code == 2
+    assert "error: --schema-dir: no JSON Schema files found" in result.output
+
+
 def test_validate_invalid_body_lists_errors():
     path = FIXTURES / "invalid" / "published-placeholders.json"
     body = json.loads(path.read_text())["body"]

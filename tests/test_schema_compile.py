@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
-from mockgraph.schema_compile import LazyFormatChecker, check_schema
-from mockgraph.validation import CREATE_SCHEMA, SchemaSet, default_schema_dir
+from mockgraph.schema_compile import LazyFormatChecker, check_references, check_schema
+from mockgraph.validation import (
+    BASE_URI,
+    CREATE_SCHEMA,
+    SchemaSet,
+    default_schema_dir,
+)
 
 JSONSCHEMA_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
@@ -78,8 +82,56 @@ def test_given_folder_checked_on_load(tmp_path: Path):
     schema["type"] = 5
     path.write_text(json.dumps(schema))
 
-    with pytest.raises(SchemaError, match="5 is not valid"):
+    with pytest.raises(ValueError, match="not a valid JSON Schema: 5 is not valid"):
         SchemaSet.load(folder)
+
+
+def drop_update_schema(folder: Path) -> None:
+    (folder / "updateSkillRequest.json").unlink()
+
+
+def dangling_pointer(folder: Path) -> None:
+    edit_property(folder, "webUrl", {"$ref": "#/$defs/none"})
+
+
+def missing_file(folder: Path) -> None:
+    edit_property(folder, "webUrl", {"$ref": "nothere.json"})
+
+
+def misspelled_type(folder: Path) -> None:
+    edit_property(folder, "webUrl", {"type": "strin"})
+
+
+def edit_property(folder: Path, name: str, schema: dict) -> None:
+    path = folder / "skillProficiency.json"
+    document = json.loads(path.read_bytes())
+    document["properties"][name] = schema
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    "break_folder, message",
+    [
+        (drop_update_schema, "has no updateSkillRequest.json"),
+        (dangling_pointer, "'#/\\$defs/none' at /properties/webUrl/\\$ref does not"),
+        (missing_file, "'nothere.json' at /properties/webUrl/\\$ref does not"),
+        (misspelled_type, "not a valid JSON Schema"),
+    ],
+    ids=["missing-file", "dangling-pointer", "missing-reference", "bad-type"],
+)
+def test_broken_given_folder_fails_load(tmp_path: Path, break_folder, message):
+    folder = tmp_path / "schemas"
+    shutil.copytree(default_schema_dir(), folder)
+    break_folder(folder)
+
+    with pytest.raises(ValueError, match=message):
+        SchemaSet.load(folder)
+
+
+def test_shipped_references_resolve():
+    schemas = SchemaSet.load()
+
+    check_references(schemas.schemas, BASE_URI)
 
 
 def test_validators_compiled_once():
