@@ -80,7 +80,34 @@ def load_contract(path: str | Path) -> dict[str, Any]:
             f"contract {str(path)!r} has no 'interactions' array; expected a Pact JSON file."
         )
 
+    for index, item in enumerate(document["interactions"]):
+        problem = _interaction_problem(item)
+        if problem is not None:
+            raise ContractError(
+                f"contract {str(path)!r}: interaction {index} {problem}; "
+                "expected a Pact interaction object."
+            )
+
     return document
+
+
+def _interaction_problem(item: Any) -> str | None:
+    """Return what makes ``item`` unusable as a Pact interaction, or None."""
+    if not isinstance(item, dict):
+        return f"is {type(item).__name__} {item!r}, not an object"
+
+    if item.get("type", "Synchronous/HTTP") != "Synchronous/HTTP":
+        return None  # another kind of interaction, which verify skips
+
+    request = item.get("request")
+    if not isinstance(request, dict):
+        return "has no 'request' object"
+
+    method = request.get("method")
+    if not isinstance(method, str) or not method.strip():
+        return f"has request method {method!r}, not an HTTP method"
+
+    return None
 
 
 def http_interactions(document: dict[str, Any]) -> list[dict[str, Any]]:

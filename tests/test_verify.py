@@ -222,6 +222,23 @@ def test_verify_missing_interactions(tmp_path):
     assert "has no 'interactions' array" in output
 
 
+@pytest.mark.parametrize(
+    "interaction, text",
+    [
+        ("GET /", "interaction 0 is str 'GET /', not an object"),
+        ({"description": "no request"}, "interaction 0 has no 'request' object"),
+        ({"request": {"path": "/beta/me/profile/skills"}}, "request method None"),
+    ],
+)
+def test_verify_malformed_interaction(tmp_path, interaction, text):
+    path = tmp_path / "malformed.json"
+    path.write_text(json.dumps({"interactions": [interaction]}))
+    code, output = run(path)
+
+    assert code == 2
+    assert text in output
+
+
 def test_verify_empty_contract_fails(tmp_path):
     path = tmp_path / "empty.json"
     path.write_text(json.dumps({"interactions": []}))
