@@ -341,6 +341,12 @@ def token(
     """Print an unsigned JWT for --auth jwt, for tests and a frontend's dev config."""
     from .tokens import make_token
 
+    if not user.strip():
+        raise click.BadParameter(
+            "must name a user, such as a GUID or an email address",
+            param_hint="'--user'",
+        )
+
     click.echo(make_token(user, name, _names(scopes), _names(roles), expires_in))
 
 

@@ -116,8 +116,9 @@ def caller_from_token(token: str, now: float | None = None) -> Caller:
     object_id = _string_claim(claims, "oid")
     if scopes and object_id is None:
         raise unauthenticated(
-            "Access token has delegated scopes (scp) but no 'oid' claim naming the user; "
-            "add the signed-in user's object id as 'oid'."
+            "Access token has delegated scopes (scp) but no 'oid' claim naming the user "
+            f"(oid is {claims.get('oid')!r}); add the signed-in user's object id as a "
+            "string 'oid'."
         )
 
     name = _string_claim(claims, "name") or _string_claim(claims, "preferred_username")

@@ -271,3 +271,11 @@ def test_serve_process_throttles_and_allows_origin(serve_process):
     assert second.status_code == 429
     assert 1 <= int(second.headers["Retry-After"]) <= 60
     assert second.headers["Access-Control-Allow-Origin"] == "https://app.contoso.com"
+
+
+@pytest.mark.parametrize("user", ["", "   "])
+def test_token_rejects_empty_user(user):
+    result = CliRunner().invoke(cli, ["token", "--user", user])
+
+    assert result.exit_code == 2
+    assert "must name a user" in result.output

@@ -91,6 +91,7 @@ def test_token_not_yet_valid_is_401(jwt_client):
         ({"oid": OID, "scp": ["User.Read"]}, "claim 'scp' is ['User.Read']"),
         ({"oid": OID, "roles": "User.Read.All"}, "claim 'roles' is 'User.Read.All'"),
         ({"scp": "User.Read"}, "no 'oid' claim"),
+        ({"oid": 5, "scp": "User.Read"}, "(oid is 5)"),
         ({"oid": OID, "scp": "User.Read", "exp": -1e20}, "claim 'exp' is -1e+20"),
         ({"oid": OID, "scp": "User.Read", "exp": -1e300}, "claim 'exp' is -1e+300"),
         (
