@@ -13,7 +13,6 @@ from .auth import authenticate, caller_identity, me_user
 from .errors import GraphError
 from .fakedata import user_object_id
 from .http import check_json_content_type, json_response, parse_json_object, read_body
-from .store import SkillExistsError
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, show_value
 
 # Every form of the owner segment; each is served with and without the /beta prefix.
@@ -107,21 +106,19 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
 # Building one through Werkzeug is a noticeable part of a create's time.
 _base_urls: dict[tuple[str, ...], str] = {}
 MAX_CACHED_BASE_URLS = 64
+_BASE_URL_ENVIRON_KEYS = (
+    "HTTP_HOST",
+    "wsgi.url_scheme",
+    "SCRIPT_NAME",
+    "SERVER_NAME",
+    "SERVER_PORT",
+)
 
 
 def base_url() -> str:
     """Return the mock's Graph base URL on the host the client addressed."""
     environ = request.environ
-    key = tuple(
-        environ.get(name, "")
-        for name in (
-            "HTTP_HOST",
-            "wsgi.url_scheme",
-            "SCRIPT_NAME",
-            "SERVER_NAME",
-            "SERVER_PORT",
-        )
-    )
+    key = tuple(environ.get(name, "") for name in _BASE_URL_ENVIRON_KEYS)
     url = _base_urls.get(key)
     if url is None:
         url = _build_base_url()
@@ -213,22 +210,11 @@ def _insert_new(key: str, owner: str, values: dict[str, Any]) -> skills.Skill:
             identity=creator,
         )
 
-    skill: skills.Skill | None = None
-    if state.fabricator.seed is None:
-        # Random ids do not depend on the user's create count, so the count is not
-        # kept and a single insert is the whole write.
-        for _attempt in range(MAX_ID_ATTEMPTS):
-            candidate = build(0)
-            try:
-                state.store.insert(key, candidate)
-            except SkillExistsError:
-                continue
-
-            skill = candidate
-            break
-    else:
-        skill = state.store.create(key, build, MAX_ID_ATTEMPTS)
-
+    # Random ids do not depend on the user's create count, so without a seed the
+    # count is not kept and a single insert is the whole write.
+    skill = state.store.create(
+        key, build, MAX_ID_ATTEMPTS, counted=state.fabricator.seed is not None
+    )
     if skill is None:
         raise GraphError(
             409,

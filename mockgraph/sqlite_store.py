@@ -4,8 +4,8 @@ The database runs in WAL mode, where readers and the writer do not block each ot
 A change that reads before it writes, such as :meth:`SQLiteStore.update`, runs in a
 ``BEGIN IMMEDIATE`` transaction, which takes the file's write lock when it starts, so
 no other writer in this process or another one changes the skill in between. A create
-is two single-statement writes: the user's create count is taken and raised by one
-statement, and the skill is inserted by the next. A request that cannot get the lock
+is one statement that inserts the skill, after one that takes and raises the user's
+create count when the count is kept. A request that cannot get the lock
 fails with 503 ``serviceNotAvailable`` and ``Retry-After: 1``, which the Graph SDKs
 retry, after at most about twice the busy timeout (see :mod:`mockgraph.writer`).
 
@@ -169,8 +169,6 @@ class SQLiteStore(SkillStore):
             check_same_thread=False,
         )
         db.execute("PRAGMA synchronous=NORMAL")
-        # Pages of the database file are read through a memory map rather than
-        # copied by read(). It reserves address space, not memory.
         db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return db
 
@@ -192,7 +190,7 @@ class SQLiteStore(SkillStore):
             db = self._connect()
 
         try:
-            with self._busy_as_503():
+            with self._as_graph_error():
                 yield db
         finally:
             with self._lock:
@@ -225,11 +223,11 @@ class SQLiteStore(SkillStore):
             if self._closed:
                 raise RuntimeError(f"the SQLite store {self.path!r} is closed")
 
-        with self._busy_as_503(), self._writer.hold() as db:
+        with self._as_graph_error(), self._writer.hold() as db:
             yield db
 
     @contextmanager
-    def _busy_as_503(self) -> Iterator[None]:
+    def _as_graph_error(self) -> Iterator[None]:
         """Turn SQLite's errors of a locked, read-only or full file into GraphErrors."""
         try:
             yield
@@ -330,27 +328,21 @@ class SQLiteStore(SkillStore):
             return True
 
     def create(
-        self, user: str, build: Callable[[int], Skill], attempts: int
+        self,
+        user: str,
+        build: Callable[[int], Skill],
+        attempts: int,
+        counted: bool = True,
     ) -> Skill | None:
-        # Two single-statement writes, without a transaction around them. Taking the
-        # count is atomic, and a skill that is not inserted only leaves a gap in the
-        # count, as a taken id does anyway. Each statement releases the GIL, and under
-        # load another thread then runs first, so fewer statements also mean fewer
-        # waits.
-        if sqlite3.sqlite_version_info < RETURNING_SINCE:
-            return super().create(user, build, attempts)
+        # Single-statement writes, without a transaction around them. Taking the count
+        # is atomic, and a skill that is not inserted only leaves a gap in the count,
+        # as a taken id does anyway. Each statement releases the GIL, and under load
+        # another thread then runs first, so fewer statements also mean fewer waits.
+        if counted and sqlite3.sqlite_version_info < RETURNING_SINCE:
+            return super().create(user, build, attempts, counted)
 
         for _attempt in range(attempts):
-            with self._write_statement() as db:
-                # fetchall() steps the statement to its end, which commits it.
-                [(after,)] = db.execute(
-                    "INSERT INTO sequences (user, kind, value) VALUES (?, 'create', 1) "
-                    "ON CONFLICT (user, kind) DO UPDATE SET value = value + 1 "
-                    "RETURNING value",
-                    (user,),
-                ).fetchall()
-
-            skill = build(int(after) - 1)
+            skill = build(self._take_count(user) if counted else 0)
             with self._write_statement() as db:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO skills (user, id, body) VALUES (?, ?, ?)",
@@ -360,6 +352,19 @@ class SQLiteStore(SkillStore):
                     return skill
 
         return None
+
+    def _take_count(self, user: str) -> int:
+        """Raise the user's create count by one in one statement and return the old count."""
+        with self._write_statement() as db:
+            # fetchall() steps the statement to its end, which commits it.
+            [(after,)] = db.execute(
+                "INSERT INTO sequences (user, kind, value) VALUES (?, 'create', 1) "
+                "ON CONFLICT (user, kind) DO UPDATE SET value = value + 1 "
+                "RETURNING value",
+                (user,),
+            ).fetchall()
+
+        return int(after) - 1
 
     def insert(self, user: str, skill: Skill) -> None:
         with self._write_statement() as db:

@@ -69,20 +69,25 @@ class SkillStore(ABC):
         return True
 
     def create(
-        self, user: str, build: Callable[[int], Skill], attempts: int
+        self,
+        user: str,
+        build: Callable[[int], Skill],
+        attempts: int,
+        counted: bool = True,
     ) -> Skill | None:
         """Count one more create for ``user`` and insert ``build(previous count)``.
 
         A skill loaded from a file can have any id. A built skill whose ``id`` the
         user already has is dropped and the next count is tried, up to ``attempts``
         times. Return the inserted skill, or None if every attempt drew a taken id.
-        ``build`` must not call the store.
+        ``build`` must not call the store. With ``counted`` false the count is neither
+        read nor raised and ``build`` gets 0, for ids that do not depend on it.
 
         This default makes two store calls per attempt. Both stores override it with
         cheaper steps.
         """
         for _attempt in range(attempts):
-            skill = build(self.next_sequence(user, "create"))
+            skill = build(self.next_sequence(user, "create") if counted else 0)
             try:
                 self.insert(user, skill)
             except SkillExistsError:
@@ -183,13 +188,20 @@ class MemoryStore(SkillStore):
             return True
 
     def create(
-        self, user: str, build: Callable[[int], Skill], attempts: int
+        self,
+        user: str,
+        build: Callable[[int], Skill],
+        attempts: int,
+        counted: bool = True,
     ) -> Skill | None:
         with self._lock:
             skills = self._skills[user]
             for _attempt in range(attempts):
-                sequence = self._sequences[(user, "create")]
-                self._sequences[(user, "create")] = sequence + 1
+                sequence = 0
+                if counted:
+                    sequence = self._sequences[(user, "create")]
+                    self._sequences[(user, "create")] = sequence + 1
+
                 skill = build(sequence)
                 if skill["id"] not in skills:
                     skills[skill["id"]] = _encode(skill)

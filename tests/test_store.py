@@ -134,11 +134,24 @@ def numbered(sequence):
 
 
 def test_store_create_numbers_each_create(store):
-    made = [store.create("u1", numbered, attempts=3) for _ in range(3)]
+    created = [store.create("u1", numbered, attempts=3) for _ in range(3)]
 
-    assert [item["id"] for item in made] == ["s0", "s1", "s2"]
-    assert store.list("u1") == made
+    assert [item["id"] for item in created] == ["s0", "s1", "s2"]
+    assert store.list("u1") == created
     assert store.next_sequence("u1", "create") == 3
+
+
+@pytest.mark.parametrize("create", [SkillStore.create, None], ids=["default", "own"])
+def test_store_create_uncounted(store, create):
+    store.insert("u1", skill("taken"))
+    drawn = iter(["taken", "fresh"])
+    create = create or type(store).create
+
+    created = create(store, "u1", lambda _sequence: skill(next(drawn)), 3, False)
+
+    assert created == skill("fresh")
+    assert [item["id"] for item in store.list("u1")] == ["taken", "fresh"]
+    assert store.next_sequence("u1", "create") == 0
 
 
 @pytest.mark.parametrize("create", [SkillStore.create, None], ids=["default", "own"])
@@ -147,9 +160,9 @@ def test_store_create_skips_taken_ids(store, create):
     store.insert("u1", skill("s1"))
     create = create or type(store).create
 
-    made = create(store, "u1", numbered, 3)
+    created = create(store, "u1", numbered, 3)
 
-    assert made == skill("s2")
+    assert created == skill("s2")
     assert [item["id"] for item in store.list("u1")] == ["s0", "s1", "s2"]
     assert store.next_sequence("u1", "create") == 3
 
@@ -159,18 +172,18 @@ def test_store_create_gives_up_after_attempts(store, create):
     store.insert("u1", skill("taken", "Old"))
     create = create or type(store).create
 
-    made = create(store, "u1", lambda _sequence: skill("taken", "New"), 3)
+    created = create(store, "u1", lambda _sequence: skill("taken", "New"), 3)
 
-    assert made is None
+    assert created is None
     assert store.list("u1") == [skill("taken", "Old")]
     assert store.next_sequence("u1", "create") == 3
 
 
 def test_store_threads_create_distinct_skills(store):
     with ThreadPoolExecutor(8) as pool:
-        made = list(pool.map(lambda _: store.create("u1", numbered, 3), range(200)))
+        created = list(pool.map(lambda _: store.create("u1", numbered, 3), range(200)))
 
-    assert sorted(int(item["id"][1:]) for item in made) == list(range(200))
+    assert sorted(int(item["id"][1:]) for item in created) == list(range(200))
     assert len(store.list("u1")) == 200
 
 
@@ -359,7 +372,7 @@ store.close()
 
 
 def run_in_processes(script, path, count=3):
-    """Run ``script`` with ``path`` in ``count`` processes at once; return their JSON."""
+    """Run ``script`` on ``path`` in ``count`` processes at once and return the JSON values they print."""
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", script, path], stdout=subprocess.PIPE, text=True
@@ -384,8 +397,8 @@ CREATE_SCRIPT = """
 import json, sys
 from mockgraph.sqlite_store import SQLiteStore
 store = SQLiteStore(sys.argv[1])
-made = [store.create("u1", lambda n: {"id": f"s{n}"}, 3) for _ in range(50)]
-print(json.dumps([item["id"] for item in made]))
+created = [store.create("u1", lambda n: {"id": f"s{n}"}, 3) for _ in range(50)]
+print(json.dumps([item["id"] for item in created]))
 store.close()
 """
 
@@ -394,13 +407,13 @@ def test_sqlite_create_across_processes(tmp_path):
     path = str(tmp_path / "skills.db")
     SQLiteStore(path).close()
 
-    made = run_in_processes(CREATE_SCRIPT, path)
+    created = run_in_processes(CREATE_SCRIPT, path)
     store = SQLiteStore(path)
     stored = [item["id"] for item in store.list("u1")]
     store.close()
 
-    assert sorted(made) == sorted(f"s{number}" for number in range(150))
-    assert sorted(stored) == sorted(made)
+    assert sorted(created) == sorted(f"s{number}" for number in range(150))
+    assert sorted(stored) == sorted(created)
 
 
 def test_sqlite_create_without_returning(tmp_path, monkeypatch):
@@ -408,14 +421,14 @@ def test_sqlite_create_without_returning(tmp_path, monkeypatch):
     store.insert("u1", skill("s0"))
     monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
 
-    made = store.create("u1", numbered, 3)
+    created = store.create("u1", numbered, 3)
 
-    assert made == skill("s1")
+    assert created == skill("s1")
     assert store.next_sequence("u1", "create") == 2
     store.close()
 
 
-def test_sqlite_forked_child_writes_through_own_connection(tmp_path):
+def test_sqlite_forked_child_writes(tmp_path):
     store = SQLiteStore(tmp_path / "skills.db")
     store.insert("u1", skill("parent"))
     pid = os.fork()
@@ -457,7 +470,7 @@ def test_sqlite_locked_is_503(tmp_path):
     store.close()
 
 
-def test_sqlite_thread_waits_bounded_for_writer(tmp_path):
+def test_sqlite_writer_wait_bounded(tmp_path):
     store = SQLiteStore(tmp_path / "skills.db", busy_timeout=0.05)
     holding = threading.Event()
     release = threading.Event()
@@ -490,7 +503,7 @@ def read_only_connect(store):
     )
 
 
-def test_sqlite_read_only_file_rejected_at_start(tmp_path, monkeypatch):
+def test_sqlite_read_only_rejected_at_start(tmp_path, monkeypatch):
     path = tmp_path / "skills.db"
     SQLiteStore(path).close()
     monkeypatch.setattr(SQLiteStore, "_connect", lambda self: read_only_connect(self)())
