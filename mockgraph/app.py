@@ -189,7 +189,7 @@ def _finish_request(response: Response) -> Response:
         return response
 
     try:
-        _record(response)
+        _record(response, context)
     except sqlite3.Error as err:
         # Such as a full disk: one line per request, since every request fails alike.
         logger.error(
@@ -203,9 +203,9 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
-def _record(response: Response) -> None:
+def _record(response: Response, context: Any) -> None:
+    """Append the interaction to the journal. ``context`` is the request's ``g``."""
     state = get_state(_current_app())
-    context = g._get_current_object()  # type: ignore[attr-defined]
     current = request._get_current_object()  # type: ignore[attr-defined]
     raw_body: bytes | None = context.get("raw_body")
     text: str | None = None

@@ -124,7 +124,7 @@ def cli(verbose: bool) -> None:
     show_default=True,
     type=click.IntRange(min=1),
     help="Worker processes that handle requests; more than one serves through "
-    "Granian and shares one journal.",
+    "Granian and shares the journal and the skills.",
 )
 @click.option(
     "--threads",

@@ -80,7 +80,7 @@ def install(app: Flask, origins: tuple[str, ...]) -> None:
         vary_header=True,
     )
     # Flask-CORS adds no header to a response whose request has no Origin header, so
-    # its hook is skipped for those requests, such as every call from a Graph SDK.
+    # its hook is skipped for those requests, such as every call from the Python SDK.
     hooks[first_added:] = [_with_origin_only(hook) for hook in hooks[first_added:]]
 
 

@@ -83,8 +83,6 @@ class SqliteJournal:
             check_same_thread=False,
         )
         connection.execute("PRAGMA synchronous=OFF")
-        # Pages of the database file are read through a memory map rather than
-        # copied by read(). It reserves address space, not memory.
         connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return connection
 

@@ -21,7 +21,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-# Bytes of a database file that each connection maps into memory (PRAGMA mmap_size).
+# Bytes of a database file that each connection maps into memory (PRAGMA mmap_size),
+# so that SQLite reads those pages from the map instead of copying them with read().
+# The map reserves address space. Only the pages read take memory, and the operating
+# system shares them with its file cache.
 MMAP_BYTES = 256 * 1024 * 1024
 
 

@@ -30,7 +30,7 @@ def test_validate_valid_body():
     assert result.output.strip().endswith("sdk-typical.json: valid")
 
 
-def test_validate_empty_schema_folder_is_usage_error(tmp_path):
+def test_validate_empty_schema_folder(tmp_path):
     result = run(
         "validate",
         "--schema-dir",
@@ -43,7 +43,7 @@ def test_validate_empty_schema_folder_is_usage_error(tmp_path):
     assert "no JSON Schema files found" in result.output
 
 
-def test_verify_broken_schema_folder_is_unusable(tmp_path):
+def test_verify_empty_schema_folder(tmp_path):
     contract = tmp_path / "contract.json"
     contract.write_text("{}")
     schemas = tmp_path / "schemas"
