@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("mockgraph.access")
 
 ADMIN_PREFIX = "/_mockgraph"
+# Where the application keeps its CreateFastPath, under app.extensions.
+FAST_PATH_KEY = "mockgraph.fast_path"
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -137,7 +139,11 @@ def create_app(
         throttle=Throttle(config.throttle) if config.throttle else None,
     )
     app.extensions["mockgraph"] = state
-    app.wsgi_app = _NormalizePath(app.wsgi_app)  # type: ignore[method-assign]
+    from .fastpath import CreateFastPath
+
+    fast_path = CreateFastPath(state, app.wsgi_app)
+    app.extensions[FAST_PATH_KEY] = fast_path
+    app.wsgi_app = _NormalizePath(fast_path)  # type: ignore[method-assign]
 
     from . import admin, contract_admin, cors, faults_api, injection, routes
 
@@ -185,38 +191,10 @@ def _finish_request(response: Response) -> Response:
     if path.startswith(ADMIN_PREFIX + "/") or path == ADMIN_PREFIX:
         return response
 
-    if not get_state(_current_app()).recording:
+    state = get_state(_current_app())
+    if not state.recording:
         return response
 
-    try:
-        _record(response, context)
-    except sqlite3.Error as err:
-        # Such as a full disk: one line per request, since every request fails alike.
-        logger.error(
-            "failed to record interaction of request-id %s: %s", context.request_id, err
-        )
-    except Exception:
-        logger.exception(
-            "failed to record interaction of request-id %s", context.request_id
-        )
-
-    return response
-
-
-def _record(response: Response, context: Any) -> None:
-    """Append the interaction to the journal. ``context`` is the request's ``g``."""
-    state = get_state(_current_app())
-    current = request._get_current_object()  # type: ignore[attr-defined]
-    raw_body: bytes | None = context.get("raw_body")
-    text: str | None = None
-    encoded: str | None = None
-    if raw_body is not None:
-        try:
-            text = raw_body.decode("utf-8")
-        except UnicodeDecodeError:
-            encoded = base64.b64encode(raw_body).decode("ascii")
-
-    headers = request_headers(current.environ)
     payload = context.get("response_payload")
     if (
         payload is None
@@ -225,27 +203,100 @@ def _record(response: Response, context: Any) -> None:
     ):
         payload = response.get_data(as_text=True)
 
-    duration_ms = (time.perf_counter() - context.started) * 1000
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    record_interaction(
+        state,
+        current.environ,
+        Exchange(
+            method=current.method,
+            path=current.path,
+            status=response.status_code,
+            response_headers=dict(response.headers.items()),
+            response_body=payload,
+            raw_body=context.get("raw_body"),
+            body_truncated=bool(context.get("body_truncated")),
+            operation=context.operation,
+            started=context.started,
+            request_id=context.request_id,
+            user=context.get("user_key"),
+            errors=[detail.to_record() for detail in context.errors],
+            warnings=list(context.warnings),
+            fault=context.get("fault"),
+        ),
+    )
+    return response
+
+
+@dataclass
+class Exchange:
+    """What the journal records of one request besides its WSGI environ."""
+
+    method: str
+    path: str
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    raw_body: bytes | None
+    body_truncated: bool
+    operation: str
+    started: float
+    request_id: str
+    user: str | None
+    errors: list[dict[str, Any]]
+    warnings: list[str]
+    fault: dict[str, Any] | None = None
+
+
+def record_interaction(
+    state: MockGraphState, environ: dict[str, Any], exchange: Exchange
+) -> None:
+    """Append the exchange to the journal; log, never raise, if that fails."""
+    try:
+        _record(state, environ, exchange)
+    except sqlite3.Error as err:
+        # Such as a full disk: one line per request, since every request fails alike.
+        logger.error(
+            "failed to record interaction of request-id %s: %s",
+            exchange.request_id,
+            err,
+        )
+    except Exception:
+        logger.exception(
+            "failed to record interaction of request-id %s", exchange.request_id
+        )
+
+
+def _record(state: MockGraphState, environ: dict[str, Any], exchange: Exchange) -> None:
+    text: str | None = None
+    encoded: str | None = None
+    raw_body = exchange.raw_body
+    if raw_body is not None:
+        try:
+            text = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            encoded = base64.b64encode(raw_body).decode("ascii")
+
+    duration_ms = (time.perf_counter() - exchange.started) * 1000
     record = Interaction(
         seq=0,
         time=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-        method=current.method,
-        path=current.path,
-        raw_path=current.environ.get("mockgraph.raw_path"),
-        query=redact_query(current.query_string.decode("latin-1")),
-        headers=headers,
+        method=exchange.method,
+        path=exchange.path,
+        raw_path=environ.get("mockgraph.raw_path"),
+        query=redact_query(environ.get("QUERY_STRING", "")),
+        headers=request_headers(environ),
         body=text,
         body_base64=encoded,
-        body_truncated=bool(context.get("body_truncated")),
-        status=response.status_code,
-        response_headers=dict(response.headers.items()),
-        response_body=payload,
-        operation=context.operation,
+        body_truncated=exchange.body_truncated,
+        status=exchange.status,
+        response_headers=exchange.response_headers,
+        response_body=exchange.response_body,
+        operation=exchange.operation,
         duration_ms=round(duration_ms, 3),
-        user=context.get("user_key"),
-        errors=[detail.to_record() for detail in context.errors],
-        warnings=list(context.warnings),
-        fault=context.get("fault"),
+        user=exchange.user,
+        errors=exchange.errors,
+        warnings=exchange.warnings,
+        fault=exchange.fault,
     )
     state.journal.append(record)
 
@@ -257,7 +308,7 @@ def _record(response: Response, context: Any) -> None:
             record.status,
             record.operation,
             record.duration_ms,
-            context.request_id,
+            exchange.request_id,
         )
 
 

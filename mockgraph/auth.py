@@ -23,7 +23,11 @@ def bearer_token(request: Request) -> str:
 
     The scheme may be written in any letter case, as RFC 9110 allows.
     """
-    header = request.headers.get("Authorization")
+    return parse_bearer(request.headers.get("Authorization"))
+
+
+def parse_bearer(header: str | None) -> str:
+    """Return the token of an Authorization header value; raise 401 as above."""
     if header is None or not header.strip():
         raise unauthenticated(
             "Access token is empty: the Authorization header is missing; "

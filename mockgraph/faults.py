@@ -97,6 +97,11 @@ class FaultSet:
         with self._lock:
             self._entries = []
 
+    @property
+    def active(self) -> bool:
+        """Whether any rule is set, read without the lock."""
+        return bool(self._entries)
+
     def to_json(self) -> list[dict[str, Any]]:
         with self._lock:
             return [entry.to_json() for entry in self._entries]

@@ -29,27 +29,39 @@ _SURROGATE_ESCAPE = "\\ud"
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """Serialise ``payload`` as Graph does: UTF-8, non-ASCII text kept as it is."""
+    """Return ``payload`` as a Graph JSON response, remembered for the journal."""
     g.response_payload = payload
+    return Response(
+        encode_json(payload), status=status, headers=headers, content_type=GRAPH_JSON
+    )
+
+
+def encode_json(payload: Any) -> bytes:
+    """Serialise ``payload`` as Graph does: UTF-8, non-ASCII text kept as it is."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     try:
-        data = text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate cannot be UTF-8; JSON's \u escapes can still carry it.
-        data = json.dumps(payload, separators=(",", ":")).encode("ascii")
-
-    return Response(data, status=status, headers=headers, content_type=GRAPH_JSON)
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def check_json_content_type(request: Request) -> None:
     """Raise 400 unless the body is plain ``application/json``, parameters allowed."""
-    encoding = request.headers.get("Content-Encoding", "").strip()
+    check_content_headers(
+        request.headers.get("Content-Type", ""),
+        request.headers.get("Content-Encoding", ""),
+    )
+
+
+def check_content_headers(header: str, encoding: str) -> None:
+    """Check the Content-Type and Content-Encoding values as above."""
+    encoding = encoding.strip()
     if encoding and encoding.lower() != "identity":
         raise unreadable_json(
             f"Content-Encoding {encoding!r} is not supported; send an uncompressed body."
         )
 
-    header = request.headers.get("Content-Type", "")
     if not header.strip():
         raise unreadable_json(
             "the Content-Type header is missing; send 'Content-Type: application/json'."

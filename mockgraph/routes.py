@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.wrappers import Request
 
 from . import skills
-from .app import get_state
+from .app import MockGraphState, get_state
 from .auth import authenticate, caller_identity, me_user
 from .errors import GraphError
 from .fakedata import user_object_id
@@ -24,6 +25,9 @@ MAX_USER_ID_LENGTH = 256
 # Ids drawn for one new skill before giving up. Only ids loaded from a dump made with
 # the same seed collide, and each collision moves the user's counter past that id.
 MAX_ID_ATTEMPTS = 10_000
+# The WSGI environ key under which an earlier attempt at a create leaves the error its
+# insert raised (see mockgraph.fastpath), so that the route responds with it.
+INSERT_FAILURE_KEY = "mockgraph.insert_failure"
 
 
 def register(app: Flask) -> None:
@@ -86,20 +90,25 @@ def check_user_id(user: str) -> None:
 
 def resolve_owner(user: str | None) -> tuple[str, str]:
     """Return the owner's label as addressed and its store key."""
-    state = get_state(current_app)
     if user is not None:
         check_user_id(user)
 
     label = user if user is not None else me_user(request)
-    key = user_object_id(label)
+    key = owner_key(get_state(current_app), label)
     g.user_key = key
+    return label, key
+
+
+def owner_key(state: MockGraphState, label: str) -> str:
+    """Return the store key of the user ``label``, seeding the user's skills if set."""
+    key = user_object_id(label)
     if state.config.seed_skills:
         from .seeding import seed_user
 
         count = state.config.seed_skills
         seed_user(state.store, state.schemas, state.fabricator, key, label, count)
 
-    return label, key
+    return key
 
 
 # Base URLs already built, by the parts of the WSGI environ that they depend on.
@@ -117,11 +126,15 @@ _BASE_URL_ENVIRON_KEYS = (
 
 def base_url() -> str:
     """Return the mock's Graph base URL on the host the client addressed."""
-    environ = request.environ
+    return base_url_of(request.environ)
+
+
+def base_url_of(environ: dict[str, Any]) -> str:
+    """Return the Graph base URL for the request that ``environ`` describes."""
     key = tuple(environ.get(name, "") for name in _BASE_URL_ENVIRON_KEYS)
     url = _base_urls.get(key)
     if url is None:
-        url = _build_base_url()
+        url = _build_base_url(Request(environ))
         if len(_base_urls) >= MAX_CACHED_BASE_URLS:
             _base_urls.clear()
 
@@ -130,16 +143,16 @@ def base_url() -> str:
     return url
 
 
-def _build_base_url() -> str:
-    if not request.host:
+def _build_base_url(current: Request) -> str:
+    if not current.host:
         # An empty Host header: fall back to the address the server listens on.
         server_name, port = (
-            request.environ["SERVER_NAME"],
-            request.environ["SERVER_PORT"],
+            current.environ["SERVER_NAME"],
+            current.environ["SERVER_PORT"],
         )
-        return f"{request.scheme}://{server_name}:{port}/beta"
+        return f"{current.scheme}://{server_name}:{port}/beta"
 
-    return request.host_url.rstrip("/") + "/beta"
+    return current.host_url.rstrip("/") + "/beta"
 
 
 def _json_body() -> dict[str, Any]:
@@ -183,7 +196,11 @@ def create_skill(user: str | None) -> Response:
     )
 
     values = skills.client_values(state.schemas, body)
-    skill = _insert_new(key, owner, values)
+    failure = request.environ.pop(INSERT_FAILURE_KEY, None)
+    if failure is not None:
+        raise failure
+
+    skill = insert_new(state, key, owner, values, caller_identity())
     base = base_url()
     return json_response(
         skills.present(skill, base, owner),
@@ -192,12 +209,20 @@ def create_skill(user: str | None) -> Response:
     )
 
 
-def _insert_new(key: str, owner: str, values: dict[str, Any]) -> skills.Skill:
-    """Insert a new skill, drawing another id if a loaded skill already has one."""
-    state = get_state(current_app)
+def insert_new(
+    state: MockGraphState,
+    key: str,
+    owner: str,
+    values: dict[str, Any],
+    identity: dict[str, Any] | None,
+) -> skills.Skill:
+    """Insert a new skill, drawing another id if a loaded skill already has one.
+
+    ``identity`` is the JWT caller's identitySet; without one the creator is ``owner``.
+    """
     # The creator is worked out before the store's write begins, so that a first
     # request's fabricated name does not hold the store's lock.
-    creator = caller_identity() or state.fabricator.identity_set(owner)
+    creator = identity or state.fabricator.identity_set(owner)
 
     def build(sequence: int) -> skills.Skill:
         return skills.new_skill(
