@@ -11,8 +11,14 @@ from typing import Any
 
 from flask import Request, current_app, g
 
-from .errors import GraphError, unauthenticated
-from .tokens import Caller, caller_from_token, check_permission, unverified_object_id
+from .errors import GraphError
+from .tokens import (
+    Caller,
+    caller_from_token,
+    check_permission,
+    parse_bearer,
+    unverified_object_id,
+)
 
 # Methods that only read; every other method needs write permission.
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -24,31 +30,6 @@ def bearer_token(request: Request) -> str:
     The scheme may be written in any letter case, as RFC 9110 allows.
     """
     return parse_bearer(request.headers.get("Authorization"))
-
-
-def parse_bearer(header: str | None) -> str:
-    """Return the token of an Authorization header value; raise 401 as above."""
-    if header is None or not header.strip():
-        raise unauthenticated(
-            "Access token is empty: the Authorization header is missing; "
-            "send 'Authorization: Bearer <token>'."
-        )
-
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        raise unauthenticated(
-            f"Authorization scheme {scheme!r} is not supported; "
-            "send 'Authorization: Bearer <token>'."
-        )
-
-    token = token.strip()
-    if not token:
-        raise unauthenticated(
-            "Access token is empty: the Bearer scheme carries no token; "
-            "send 'Authorization: Bearer <token>'."
-        )
-
-    return token
 
 
 def authenticate(request: Request) -> Caller | None:

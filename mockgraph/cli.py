@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,9 +27,12 @@ from .config import (
     Config,
 )
 from .errors import GraphError
-from .http import parse_json_object
+from .jsonbody import parse_json_object
 from .tokens import MAX_TOKEN_LIFETIME
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, SchemaSet
+
+if TYPE_CHECKING:
+    from .state import MockGraphState
 
 logger = logging.getLogger("mockgraph")
 
@@ -161,8 +164,9 @@ def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
     One worker serves through waitress, threaded, in this process. More workers serve
     through Granian, in separate processes that share the journal and the skills.
     """
-    from .app import create_app
     from .serving import check_port_free
+    from .serving_app import ServedApplication
+    from .state import build_state
 
     try:
         config = Config(**options)
@@ -183,7 +187,7 @@ def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
         if config.port:
             check_port_free(config.host, config.port)
 
-        app = create_app(config)
+        app = ServedApplication(build_state(config))
         server = create_server(app, host=config.host, port=config.port, threads=threads)
     except (OSError, ValueError) as err:
         # A busy port, an unwritable journal file or a broken schema folder.
@@ -210,13 +214,14 @@ def serve(access_log: bool, workers: int, threads: int, **options: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    app.warm_up()
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-        _write_contract(app)
+        _write_contract(app.state)
         logger.info("mockgraph stopped")
 
 
@@ -235,11 +240,9 @@ def _serve_workers(config: Config, workers: int, threads: int) -> None:
         raise click.ClickException(f"cannot start the server: {err}") from None
 
 
-def _write_contract(app: Any) -> None:
-    from .contract_admin import get_recorder
-
-    recorder = get_recorder(app)
-    path = app.extensions["mockgraph"].config.record_file
+def _write_contract(state: MockGraphState) -> None:
+    recorder = state.recorder
+    path = state.config.record_file
     if recorder is None or path is None:
         return
 

@@ -21,12 +21,15 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from .contract_rules import Stabilizer, regex_rule
 from .journal import REDACTED, Interaction
 from .provider_state import StoreModel
+
+if TYPE_CHECKING:
+    from .state import MockGraphState
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +170,19 @@ def interaction_key(request: dict[str, Any], states: list[dict[str, Any]]) -> st
     """Return a short hash that is equal for equal requests made in equal states."""
     text = json.dumps([request, states], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def contract_metadata(state: MockGraphState) -> dict[str, Any]:
+    """Return the settings a contract records, so a verifier can serve the same way."""
+    from . import __version__
+
+    return {
+        "version": __version__,
+        "schemaVersion": state.schemas.version,
+        "seed": state.config.seed,
+        "strict": state.config.strict,
+        "meUser": state.config.me_user,
+    }
 
 
 class ContractRecorder:

@@ -10,11 +10,10 @@ recorded so far and ``POST /_mockgraph/contract`` writes it to the file given by
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from .app import MockGraphState, get_state
+from .app import get_state
 from .contract import ContractRecorder
 from .errors import GraphError
 from .http import json_response, parse_json_object
@@ -23,40 +22,10 @@ from .provider_state import apply_state
 logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("mockgraph_contract", __name__)
-RECORDER_KEY = "mockgraph.contract"
-
-
-def contract_metadata(state: MockGraphState) -> dict[str, Any]:
-    """Return the settings a contract records, so a verifier can serve the same way."""
-    from . import __version__
-
-    return {
-        "version": __version__,
-        "schemaVersion": state.schemas.version,
-        "seed": state.config.seed,
-        "strict": state.config.strict,
-        "meUser": state.config.me_user,
-    }
-
-
-def attach_recorder(app: Flask) -> ContractRecorder | None:
-    """Record a contract from every interaction, if the settings name a file."""
-    state = get_state(app)
-    if not state.config.record_file:
-        return None
-
-    recorder = ContractRecorder(
-        state.config.consumer,
-        metadata=contract_metadata(state),
-        record_errors=state.config.record_errors,
-    )
-    state.journal.sinks.append(recorder)
-    app.extensions[RECORDER_KEY] = recorder
-    return recorder
 
 
 def get_recorder(app: Flask) -> ContractRecorder | None:
-    return app.extensions.get(RECORDER_KEY)  # type: ignore[no-any-return]
+    return get_state(app).recorder
 
 
 def _require_recorder() -> ContractRecorder:
@@ -81,7 +50,7 @@ def show_contract() -> Response:
 def write_contract() -> Response:
     recorder = _require_recorder()
     path = get_state(current_app).config.record_file
-    assert path is not None  # attach_recorder only runs with a record file
+    assert path is not None  # a recorder exists only with a record file
     try:
         written = recorder.write(path)
     except OSError as err:

@@ -16,7 +16,7 @@ from .skills import validation_failure
 from .validation import ANNOTATIONS, CREATE_SCHEMA, complete
 
 if TYPE_CHECKING:
-    from .app import MockGraphState
+    from .state import MockGraphState
 
 Skill = dict[str, Any]
 FORMAT = '{"users": {"<user id or principal name>": [<skill>, ...]}}'

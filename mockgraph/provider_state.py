@@ -18,11 +18,11 @@ import logging
 from typing import Any
 from urllib.parse import unquote
 
-from .app import MockGraphState
 from .contract_rules import Stabilizer
 from .errors import GraphError
 from .fakedata import graph_timestamp
 from .journal import Interaction
+from .state import MockGraphState
 from .validation import ANNOTATIONS, RESOURCE_SCHEMA
 
 logger = logging.getLogger(__name__)

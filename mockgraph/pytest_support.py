@@ -7,8 +7,12 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from .contract import DEFAULT_PROVIDER, ContractRecorder, contract_file_name
-from .contract_admin import contract_metadata
+from .contract import (
+    DEFAULT_PROVIDER,
+    ContractRecorder,
+    contract_file_name,
+    contract_metadata,
+)
 from .journal import Interaction
 from .server import MockGraph
 

@@ -6,13 +6,18 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.wrappers import Request
 
 from . import skills
-from .app import MockGraphState, get_state
+from .app import get_state
 from .auth import authenticate, caller_identity, me_user
+from .creation import (
+    INSERT_FAILURE_KEY,
+    MAX_USER_ID_LENGTH,
+    base_url_of,
+    insert_new,
+    owner_key,
+)
 from .errors import GraphError
-from .fakedata import user_object_id
 from .http import check_json_content_type, json_response, parse_json_object, read_body
 from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, show_value
 
@@ -20,14 +25,6 @@ from .validation import CREATE_SCHEMA, UPDATE_SCHEMA, show_value
 OWNER_FORMS = ("/users/<user>", "/user/<user>", "/me")
 VERSION_PREFIXES = ("/beta", "")
 COLLECTION = "/profile/skills"
-# Longer than any object id (36) or user principal name (113) Graph accepts.
-MAX_USER_ID_LENGTH = 256
-# Ids drawn for one new skill before giving up. Only ids loaded from a dump made with
-# the same seed collide, and each collision moves the user's counter past that id.
-MAX_ID_ATTEMPTS = 10_000
-# The WSGI environ key under which an earlier attempt at a create leaves the error its
-# insert raised (see mockgraph.fastpath), so that the route responds with it.
-INSERT_FAILURE_KEY = "mockgraph.insert_failure"
 
 
 def register(app: Flask) -> None:
@@ -99,60 +96,9 @@ def resolve_owner(user: str | None) -> tuple[str, str]:
     return label, key
 
 
-def owner_key(state: MockGraphState, label: str) -> str:
-    """Return the store key of the user ``label``, seeding the user's skills if set."""
-    key = user_object_id(label)
-    if state.config.seed_skills:
-        from .seeding import seed_user
-
-        count = state.config.seed_skills
-        seed_user(state.store, state.schemas, state.fabricator, key, label, count)
-
-    return key
-
-
-# Base URLs already built, by the parts of the WSGI environ that they depend on.
-# Building one through Werkzeug is a noticeable part of a create's time.
-_base_urls: dict[tuple[str, ...], str] = {}
-MAX_CACHED_BASE_URLS = 64
-_BASE_URL_ENVIRON_KEYS = (
-    "HTTP_HOST",
-    "wsgi.url_scheme",
-    "SCRIPT_NAME",
-    "SERVER_NAME",
-    "SERVER_PORT",
-)
-
-
 def base_url() -> str:
     """Return the mock's Graph base URL on the host the client addressed."""
     return base_url_of(request.environ)
-
-
-def base_url_of(environ: dict[str, Any]) -> str:
-    """Return the Graph base URL for the request that ``environ`` describes."""
-    key = tuple(environ.get(name, "") for name in _BASE_URL_ENVIRON_KEYS)
-    url = _base_urls.get(key)
-    if url is None:
-        url = _build_base_url(Request(environ))
-        if len(_base_urls) >= MAX_CACHED_BASE_URLS:
-            _base_urls.clear()
-
-        _base_urls[key] = url
-
-    return url
-
-
-def _build_base_url(current: Request) -> str:
-    if not current.host:
-        # An empty Host header: fall back to the address the server listens on.
-        server_name, port = (
-            current.environ["SERVER_NAME"],
-            current.environ["SERVER_PORT"],
-        )
-        return f"{current.scheme}://{server_name}:{port}/beta"
-
-    return current.host_url.rstrip("/") + "/beta"
 
 
 def _json_body() -> dict[str, Any]:
@@ -207,48 +153,6 @@ def create_skill(user: str | None) -> Response:
         201,
         {"Location": skills.entity_url(base, owner, skill["id"])},
     )
-
-
-def insert_new(
-    state: MockGraphState,
-    key: str,
-    owner: str,
-    values: dict[str, Any],
-    identity: dict[str, Any] | None,
-) -> skills.Skill:
-    """Insert a new skill, drawing another id if a loaded skill already has one.
-
-    ``identity`` is the JWT caller's identitySet; without one the creator is ``owner``.
-    """
-    # The creator is worked out before the store's write begins, so that a first
-    # request's fabricated name does not hold the store's lock.
-    creator = identity or state.fabricator.identity_set(owner)
-
-    def build(sequence: int) -> skills.Skill:
-        return skills.new_skill(
-            state.schemas,
-            state.fabricator,
-            key,
-            sequence,
-            caller=owner,
-            values=values,
-            identity=creator,
-        )
-
-    # Random ids do not depend on the user's create count, so without a seed the
-    # count is not kept and a single insert is the whole write.
-    skill = state.store.create(
-        key, build, MAX_ID_ATTEMPTS, counted=state.fabricator.seed is not None
-    )
-    if skill is None:
-        raise GraphError(
-            409,
-            "conflict",
-            f"Could not draw a free skill id for user {owner!r} in {MAX_ID_ATTEMPTS} "
-            "attempts; reset the mock or load skills with other ids.",
-        )
-
-    return skill
 
 
 def skill_item(skill_id: str, user: str | None = None) -> Response:

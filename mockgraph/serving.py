@@ -26,11 +26,10 @@ import socket
 import tempfile
 from typing import Any
 
-from flask import Flask
-
-from .app import create_app
 from .config import DEFAULT_THREADS, DEFAULT_WORKERS, MEMORY_STORE, Config
+from .serving_app import ServedApplication
 from .shared_journal import SqliteJournal
+from .state import build_state
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ JOURNAL_FILE_NAME = "journal.sqlite3"
 STORE_FILE_NAME = "skills.sqlite3"
 
 # The application built by serve(), inherited by workers that are forked from it.
-_built_app: Flask | None = None
+_built_app: ServedApplication | None = None
 
 
 def serve(
@@ -110,22 +109,27 @@ def serve(
             logger.info("mockgraph stopped")
 
 
-def build_app(config: Config, journal_path: str | None) -> Flask:
+def build_app(config: Config, journal_path: str | None) -> ServedApplication:
     """Build the application, with an SQLite journal at ``journal_path`` if given."""
     journal = (
         SqliteJournal(journal_path, config.journal_limit) if journal_path else None
     )
-    return create_app(config, journal=journal)
+    return ServedApplication(build_state(config, journal=journal))
 
 
-def load_app(target: str) -> Flask:
-    """Return the application for one worker: the inherited one, else a new one."""
-    if _built_app is not None:
-        return _built_app
+def load_app(target: str) -> ServedApplication:
+    """Return the application for one worker: the inherited one, else a new one.
 
-    settings = json.loads(target)
-    journal_path = settings.pop("journal_path")
-    return build_app(Config(**settings), journal_path)
+    Each worker builds its Flask application in the background once it runs.
+    """
+    app = _built_app
+    if app is None:
+        settings = json.loads(target)
+        journal_path = settings.pop("journal_path")
+        app = build_app(Config(**settings), journal_path)
+
+    app.warm_up()
+    return app
 
 
 def _encode_target(config: Config, journal_path: str | None) -> str:

@@ -281,3 +281,31 @@ def make_token(
         claims["roles"] = list(roles)
 
     return jwt.encode(claims, "", algorithm="none")
+
+
+def parse_bearer(header: str | None) -> str:
+    """Return the token of an Authorization header value; raise 401 if there is none.
+
+    The scheme may be written in any letter case, as RFC 9110 allows.
+    """
+    if header is None or not header.strip():
+        raise unauthenticated(
+            "Access token is empty: the Authorization header is missing; "
+            "send 'Authorization: Bearer <token>'."
+        )
+
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise unauthenticated(
+            f"Authorization scheme {scheme!r} is not supported; "
+            "send 'Authorization: Bearer <token>'."
+        )
+
+    token = token.strip()
+    if not token:
+        raise unauthenticated(
+            "Access token is empty: the Bearer scheme carries no token; "
+            "send 'Authorization: Bearer <token>'."
+        )
+
+    return token

@@ -29,9 +29,7 @@ def serve_config(monkeypatch, *args):
     built = {}
 
     def fake_create_server(app, **_options):
-        from mockgraph.app import get_state
-
-        built["config"] = get_state(app).config
+        built["config"] = app.state.config
         raise SystemExit(0)
 
     monkeypatch.setattr(waitress, "create_server", fake_create_server)

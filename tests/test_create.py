@@ -574,9 +574,9 @@ def test_create_location_follows_host(client, sdk_body, host, scheme, base):
 
 
 def test_base_url_cache_stays_bounded(client, sdk_body):
-    from mockgraph import routes
+    from mockgraph import creation
 
-    for number in range(routes.MAX_CACHED_BASE_URLS + 10):
+    for number in range(creation.MAX_CACHED_BASE_URLS + 10):
         response = client.post(
             "/beta/users/42/profile/skills",
             json=sdk_body,
@@ -584,4 +584,4 @@ def test_base_url_cache_stays_bounded(client, sdk_body):
         )
         assert response.headers["Location"].startswith(f"http://h{number}.example/")
 
-    assert len(routes._base_urls) <= routes.MAX_CACHED_BASE_URLS
+    assert len(creation._base_urls) <= creation.MAX_CACHED_BASE_URLS

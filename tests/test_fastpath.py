@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from mockgraph import Config, create_app
+from mockgraph import Config, create_app, creation
 from mockgraph.app import FAST_PATH_KEY, get_state
 from mockgraph.errors import GraphError
 from mockgraph.fastpath import CreateFastPath
@@ -322,3 +322,31 @@ def test_fast_path_journal_record(
     assert record.response_headers["client-request-id"] == "abc"
     assert record.user is not None
     assert record.operation == "createSkill"
+
+
+PLAIN_HOSTS = [
+    "localhost",
+    "LOCALHOST:5000",
+    "Example.COM",
+    "127.0.0.1:8000",
+    "[::1]:8080",
+    "[FE80::1]:80",
+    "example.com:80",
+    "example.com:443",
+    "a..b",
+    "h:1",
+    "h:65535",
+]
+OTHER_HOSTS = ["h:0", "h:65536", "h:080", "a_b.c", "xn--bcher-kva.example", "[::1", ""]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("host", PLAIN_HOSTS + OTHER_HOSTS)
+def test_plain_base_url_matches_werkzeug(scheme: str, host: str) -> None:
+    environ = EnvironBuilder(path="/", base_url=f"{scheme}://srv:1").get_environ()
+    environ["HTTP_HOST"] = host
+    plain = creation._plain_base_url(environ)
+    if host in OTHER_HOSTS:
+        assert plain is None
+    else:
+        assert plain == creation._werkzeug_base_url(environ)

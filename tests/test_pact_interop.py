@@ -12,7 +12,7 @@ from pact import Pact, Verifier, match
 from mockgraph import Config, MockGraph
 from mockgraph.cli import cli
 from mockgraph.contract import DEFAULT_PROVIDER, ContractRecorder, contract_file_name
-from mockgraph.contract_admin import contract_metadata
+from mockgraph.contract import contract_metadata
 from mockgraph.fakedata import user_object_id
 from mockgraph.provider_state import STATE_NAME
 

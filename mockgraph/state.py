@@ -1,0 +1,228 @@
+"""What one mock server keeps between requests, and how a request is recorded.
+
+Nothing here imports Flask: ``mockgraph serve`` builds this state first and can
+handle a create before the Flask application exists (see :mod:`mockgraph.serving_app`).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .fakedata import Fabricator
+from .faults import FaultSet
+from .journal import (
+    Interaction,
+    Journal,
+    JournalBackend,
+    redact_query,
+    request_headers,
+)
+from .jsonl import JsonLinesWriter
+from .store import SkillStore, open_store
+from .throttle import Throttle
+from .validation import SchemaSet
+
+if TYPE_CHECKING:
+    from .contract import ContractRecorder
+
+logger = logging.getLogger(__name__)
+# One INFO line per request; `mockgraph serve --no-access-log` turns it off.
+access_logger = logging.getLogger("mockgraph.access")
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+@dataclass
+class MockGraphState:
+    """Everything one mock server keeps between requests."""
+
+    config: Config
+    schemas: SchemaSet
+    store: SkillStore
+    journal: JournalBackend
+    fabricator: Fabricator
+    faults: FaultSet
+    throttle: Throttle | None = None
+    #: The contract recorded from every interaction, with ``config.record_file`` set.
+    recorder: ContractRecorder | None = None
+
+    @property
+    def recording(self) -> bool:
+        """Whether requests are recorded: False with journal limit 0 and no journal file."""
+        return self.journal.limit > 0 or bool(self.journal.sinks)
+
+    def reset(self) -> None:
+        """Forget every skill, counter and recorded interaction.
+
+        Fault rules go back to the configured ones, with zeroed counters, and the
+        throttle clears every counted request.
+        """
+        self.store.clear()
+        self.journal.clear()
+        self.faults.reset(self.config.faults)
+        if self.throttle is not None:
+            self.throttle.clear()
+
+    def close(self) -> None:
+        """Release the store and close the journal's files."""
+        self.store.close()
+        self.journal.close()
+
+
+def build_state(
+    config: Config,
+    store: SkillStore | None = None,
+    journal: JournalBackend | None = None,
+) -> MockGraphState:
+    """Load the schemas and open the store and the journal that ``config`` names.
+
+    :param store: where skills are kept; by default the store ``config.store`` names.
+    :param journal: where interactions are recorded; an in-memory journal of
+        ``config.journal_limit`` records by default.
+    """
+    journal = journal if journal is not None else Journal(config.journal_limit)
+    if config.journal_file:
+        journal.sinks.append(JsonLinesWriter(config.journal_file))
+
+    fabricator = Fabricator(config.seed)
+    state = MockGraphState(
+        config=config,
+        schemas=SchemaSet.load(config.schema_dir),
+        store=store or open_store(config.store),
+        journal=journal,
+        fabricator=fabricator,
+        faults=FaultSet(config.faults, fabricator),
+        throttle=Throttle(config.throttle) if config.throttle else None,
+    )
+    if config.record_file:
+        from .contract import ContractRecorder, contract_metadata
+
+        state.recorder = ContractRecorder(
+            config.consumer,
+            metadata=contract_metadata(state),
+            record_errors=config.record_errors,
+        )
+        journal.sinks.append(state.recorder)
+
+    return state
+
+
+class NormalizePath:
+    """WSGI middleware: collapse repeated slashes and drop a trailing slash.
+
+    The Graph SDK with its default base URL sends ``/beta//users/...``; Werkzeug would
+    respond with a redirect, which can lose the Authorization header. Rewriting the
+    path before routing means nothing ever redirects.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Any:
+        raw = environ.get("PATH_INFO", "") or "/"
+        path = _SLASHES.sub("/", raw)
+        if len(path) > 1:
+            path = path.rstrip("/") or "/"
+
+        environ["mockgraph.raw_path"] = raw
+        environ["PATH_INFO"] = path
+        return self.wsgi_app(environ, start_response)
+
+
+@dataclass
+class Exchange:
+    """The parts of one request and its response that the journal records.
+
+    The request's headers, path and query come from its WSGI environ.
+    """
+
+    method: str
+    path: str
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    raw_body: bytes | None
+    body_truncated: bool
+    operation: str
+    started: float
+    request_id: str
+    user: str | None
+    errors: list[dict[str, Any]]
+    warnings: list[str]
+    fault: dict[str, Any] | None = None
+
+
+def record_interaction(
+    state: MockGraphState, environ: dict[str, Any], exchange: Exchange
+) -> None:
+    """Append the exchange to the journal; log, never raise, if that fails."""
+    try:
+        _record(state, environ, exchange)
+    except sqlite3.Error as err:
+        # Such as a full disk: one line per request, since every request fails alike.
+        logger.error(
+            "failed to record interaction of request-id %s: %s",
+            exchange.request_id,
+            err,
+        )
+    except Exception:
+        logger.exception(
+            "failed to record interaction of request-id %s", exchange.request_id
+        )
+
+
+def _record(state: MockGraphState, environ: dict[str, Any], exchange: Exchange) -> None:
+    text: str | None = None
+    encoded: str | None = None
+    raw_body = exchange.raw_body
+    if raw_body is not None:
+        try:
+            text = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            encoded = base64.b64encode(raw_body).decode("ascii")
+
+    duration_ms = (time.perf_counter() - exchange.started) * 1000
+    record = Interaction(
+        seq=0,
+        time=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        method=exchange.method,
+        path=exchange.path,
+        raw_path=environ.get("mockgraph.raw_path"),
+        query=redact_query(environ.get("QUERY_STRING", "")),
+        headers=request_headers(environ),
+        body=text,
+        body_base64=encoded,
+        body_truncated=exchange.body_truncated,
+        status=exchange.status,
+        response_headers=exchange.response_headers,
+        response_body=exchange.response_body,
+        operation=exchange.operation,
+        duration_ms=round(duration_ms, 3),
+        user=exchange.user,
+        errors=exchange.errors,
+        warnings=exchange.warnings,
+        fault=exchange.fault,
+    )
+    state.journal.append(record)
+
+    if access_logger.isEnabledFor(logging.INFO):
+        access_logger.info(
+            "%s %s %s %s %.1fms request-id=%s",
+            record.method,
+            record.path,
+            record.status,
+            record.operation,
+            record.duration_ms,
+            exchange.request_id,
+        )
