@@ -13,6 +13,8 @@ from mockgraph.serving import JOURNAL_FILE_NAME, STORE_FILE_NAME, build_app
 _folder = os.environ.get("MOCKGRAPH_BENCH_STATE")
 if _folder:
     _config = Config(store=f"sqlite:///{os.path.join(_folder, STORE_FILE_NAME)}")
-    app = build_app(_config, os.path.join(_folder, JOURNAL_FILE_NAME))
+    app = build_app(
+        _config, os.path.join(_folder, JOURNAL_FILE_NAME), scratch_store=True
+    )
 else:
     app = create_app(Config())

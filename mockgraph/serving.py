@@ -71,14 +71,15 @@ def serve(
         if workers > 1 and (config.journal_limit > 0 or config.journal_file):
             journal_path = os.path.join(folder, JOURNAL_FILE_NAME)
 
-        if workers > 1 and config.store == MEMORY_STORE:
+        scratch_store = workers > 1 and config.store == MEMORY_STORE
+        if scratch_store:
             # Workers are processes: they share skills only through a file.
             store_path = os.path.join(folder, STORE_FILE_NAME)
             config = config.with_changes(store=f"sqlite:///{store_path}")
 
-        _built_app = build_app(config, journal_path)
+        _built_app = build_app(config, journal_path, scratch_store)
         server = Server(
-            _encode_target(config, journal_path),
+            _encode_target(config, journal_path, scratch_store),
             address=config.host,
             port=config.port,
             interface=Interfaces.WSGI,
@@ -109,12 +110,24 @@ def serve(
             logger.info("mockgraph stopped")
 
 
-def build_app(config: Config, journal_path: str | None) -> ServedApplication:
-    """Build the application, with an SQLite journal at ``journal_path`` if given."""
+def build_app(
+    config: Config, journal_path: str | None, scratch_store: bool = False
+) -> ServedApplication:
+    """Build the application, with an SQLite journal at ``journal_path`` if given.
+
+    A ``scratch_store`` is an SQLite store in the server's temporary folder, which
+    skips the writes to disk that only make a file survive a power failure.
+    """
     journal = (
         SqliteJournal(journal_path, config.journal_limit) if journal_path else None
     )
-    return ServedApplication(build_state(config, journal=journal))
+    store = None
+    if scratch_store:
+        from .sqlite_store import URL_PREFIX, SQLiteStore
+
+        store = SQLiteStore(config.store.removeprefix(URL_PREFIX), durable=False)
+
+    return ServedApplication(build_state(config, store, journal))
 
 
 def load_app(target: str) -> ServedApplication:
@@ -126,15 +139,19 @@ def load_app(target: str) -> ServedApplication:
     if app is None:
         settings = json.loads(target)
         journal_path = settings.pop("journal_path")
-        app = build_app(Config(**settings), journal_path)
+        scratch_store = settings.pop("scratch_store")
+        app = build_app(Config(**settings), journal_path, scratch_store)
 
     app.warm_up()
     return app
 
 
-def _encode_target(config: Config, journal_path: str | None) -> str:
+def _encode_target(
+    config: Config, journal_path: str | None, scratch_store: bool
+) -> str:
     settings: dict[str, Any] = dataclasses.asdict(config)
     settings["journal_path"] = journal_path
+    settings["scratch_store"] = scratch_store
     return json.dumps(settings)
 
 

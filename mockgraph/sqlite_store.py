@@ -71,10 +71,19 @@ class SQLiteStore(SkillStore):
     """Skills in a SQLite database file; ``seq`` keeps each user's creation order."""
 
     def __init__(
-        self, path: str | os.PathLike[str], busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+        self,
+        path: str | os.PathLike[str],
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        durable: bool = True,
     ) -> None:
+        """Open or create the store file at ``path``.
+
+        :param durable: make committed writes survive a power failure. A file that is
+            deleted when the server stops does not need it, and writes faster without.
+        """
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
+        self.durable = durable
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
@@ -168,7 +177,8 @@ class SQLiteStore(SkillStore):
             isolation_level=None,
             check_same_thread=False,
         )
-        db.execute("PRAGMA synchronous=NORMAL")
+        # In WAL mode, NORMAL syncs the file only at checkpoints, and OFF never does.
+        db.execute(f"PRAGMA synchronous={'NORMAL' if self.durable else 'OFF'}")
         db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         return db
 

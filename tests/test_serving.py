@@ -227,3 +227,40 @@ def test_serve_rejects_out_of_range(option, value):
 
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.output
+
+
+def synchronous_level(store: Any) -> int:
+    """Return the store connection's PRAGMA synchronous: 0 is OFF, 1 is NORMAL."""
+    with store._connection() as db:
+        return int(db.execute("PRAGMA synchronous").fetchone()[0])
+
+
+@pytest.mark.parametrize("inherited", [True, False], ids=["forked", "rebuilt"])
+def test_scratch_store_skips_disk_syncs(tmp_path, inherited):
+    from mockgraph import serving
+    from mockgraph.config import Config
+
+    config = Config(store=f"sqlite:///{tmp_path / 'skills.sqlite3'}")
+    if inherited:
+        app = serving.build_app(config, None, scratch_store=True)
+    else:
+        app = serving.load_app(serving._encode_target(config, None, True))
+
+    try:
+        assert app.state.store.durable is False
+        assert synchronous_level(app.state.store) == 0
+    finally:
+        app.state.close()
+
+
+def test_named_store_file_stays_durable(tmp_path):
+    from mockgraph import serving
+    from mockgraph.config import Config
+
+    config = Config(store=f"sqlite:///{tmp_path / 'kept.sqlite3'}")
+    app = serving.build_app(config, None)
+    try:
+        assert app.state.store.durable is True
+        assert synchronous_level(app.state.store) == 1
+    finally:
+        app.state.close()
