@@ -14,6 +14,7 @@ from .errors import ErrorDetail, GraphError
 from .http import json_response
 from .journal import JournalBackend
 from .state import (
+    ADMIN_PREFIX,
     Exchange,
     MockGraphState,
     NormalizePath,
@@ -22,11 +23,10 @@ from .state import (
 )
 from .store import SkillStore
 
-__all__ = ["MockGraphState", "create_app", "get_state"]
+__all__ = ["ADMIN_PREFIX", "MockGraphState", "create_app", "get_state"]
 
 logger = logging.getLogger(__name__)
 
-ADMIN_PREFIX = "/_mockgraph"
 # Where the application keeps its CreateFastPath, under app.extensions.
 FAST_PATH_KEY = "mockgraph.fast_path"
 

@@ -35,11 +35,16 @@ _BASE_URL_ENVIRON_KEYS = (
     "SERVER_NAME",
     "SERVER_PORT",
 )
-# A Host header of a name or an IP address and an optional port, which Werkzeug writes
-# in lower case, without a default port. Punycode names ("xn--") and invalid ports are
-# left to Werkzeug, which decodes the one and replaces the other.
-_PLAIN_HOST = re.compile(r"(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::([1-9][0-9]{0,4}))?")
+# A Host header that Werkzeug accepts and keeps as it is, but for letter case and a
+# default port: a name or IPv4 address, or an IPv6 address, and an optional port.
+# Werkzeug 3.1 checks the host with the same pattern, replaces a host that fails it
+# with the server's address, and rejects a name that IDNA cannot encode.
+_PLAIN_HOST = re.compile(
+    r"(?:([a-z0-9.-]+)|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([1-9][0-9]{0,4}))?"
+)
 MAX_PORT = 65535
+# Hosts already checked, with their base URL, or None where Werkzeug builds it.
+_plain_urls: dict[tuple[str, str], str | None] = {}
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
@@ -102,7 +107,7 @@ def base_url_of(environ: dict[str, Any]) -> str:
     key = tuple(environ.get(name, "") for name in _BASE_URL_ENVIRON_KEYS)
     url = _base_urls.get(key)
     if url is None:
-        url = _plain_base_url(environ) or _werkzeug_base_url(environ)
+        url = plain_base_url(environ) or _werkzeug_base_url(environ)
         if len(_base_urls) >= MAX_CACHED_BASE_URLS:
             _base_urls.clear()
 
@@ -111,18 +116,42 @@ def base_url_of(environ: dict[str, Any]) -> str:
     return url
 
 
-def _plain_base_url(environ: dict[str, Any]) -> str | None:
-    """Return the base URL for a plain Host header, or None for Werkzeug to build."""
-    scheme = environ.get("wsgi.url_scheme", "")
-    host = environ.get("HTTP_HOST", "").lower()
+def plain_base_url(environ: dict[str, Any]) -> str | None:
+    """Return the base URL for a plain Host header, or None for any other request.
+
+    For a plain Host header the result is the base URL that Werkzeug would build.
+    """
+    key = (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""))
+    try:
+        return _plain_urls[key]
+    except KeyError:
+        pass
+
+    url = _build_plain_base_url(*key)
+    if len(_plain_urls) >= MAX_CACHED_BASE_URLS:
+        _plain_urls.clear()
+
+    _plain_urls[key] = url
+    return url
+
+
+def _build_plain_base_url(scheme: str, host: str) -> str | None:
     default_port = _DEFAULT_PORTS.get(scheme)
+    host = host.lower()
     match = _PLAIN_HOST.fullmatch(host)
+    # Werkzeug decodes punycode names ("xn--") to Unicode, so it builds those itself.
     if default_port is None or match is None or "xn--" in host:
         return None
 
-    port = match.group(1)
+    name, port = match.groups()
     if port is not None and int(port) > MAX_PORT:
         return None
+
+    if name is not None:
+        try:
+            name.encode("idna")
+        except UnicodeError:  # such as an empty label in "a..b"
+            return None
 
     return f"{scheme}://{host.removesuffix(default_port)}/beta"
 
@@ -131,9 +160,15 @@ def _werkzeug_base_url(environ: dict[str, Any]) -> str:
     from werkzeug.wrappers import Request
 
     current = Request(environ)
+    server_url = (
+        f"{current.scheme}://{environ['SERVER_NAME']}:{environ['SERVER_PORT']}/beta"
+    )
     if not current.host:
-        # An empty Host header: fall back to the address the server listens on.
-        server_name, port = environ["SERVER_NAME"], environ["SERVER_PORT"]
-        return f"{current.scheme}://{server_name}:{port}/beta"
+        # A missing or invalid Host header: use the address the server listens on.
+        return server_url
 
-    return current.host_url.rstrip("/") + "/beta"
+    try:
+        return current.host_url.rstrip("/") + "/beta"
+    except ValueError:
+        # Such as a punycode label that does not decode ("xn--a").
+        return server_url

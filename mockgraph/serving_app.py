@@ -3,8 +3,8 @@
 It is the direct create path (:mod:`mockgraph.fastpath`) in front of the Flask
 application. Importing Flask and building the application takes about as long as
 the rest of the start-up, and a plain create does not need it. So the server starts
-listening with only the state built, the first create is handled at once, and the
-Flask application is built on the first request that needs it, or in the background
+listening with only the state built, and handles the first create at once. The Flask
+application is built by the first request that needs it, or in the background
 shortly after the server starts, whichever comes first.
 """
 
@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .errors import ErrorDetail, GraphError
 from .fastpath import CreateFastPath
-from .state import MockGraphState, NormalizePath
+from .jsonbody import GRAPH_JSON, encode_json
+from .state import (
+    ADMIN_PREFIX,
+    Exchange,
+    MockGraphState,
+    NormalizePath,
+    record_interaction,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -86,8 +96,66 @@ class ServedApplication:
     ) -> Iterable[bytes]:
         handle = self._handle
         if handle is None:
-            self.flask_app()
+            started = time.perf_counter()
+            try:
+                self.flask_app()
+            except Exception as err:
+                logger.exception(
+                    "failed to build the Flask application for %s %s",
+                    environ.get("REQUEST_METHOD"),
+                    environ.get("PATH_INFO"),
+                )
+                return self._build_failed(environ, start_response, err, started)
+
             handle = self._handle
             assert handle is not None
 
         return handle(environ, start_response)
+
+    def _build_failed(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        err: Exception,
+        started: float,
+    ) -> list[bytes]:
+        """Respond with a Graph error 500 naming the error, and record it."""
+        error = GraphError(
+            500,
+            "generalException",
+            f"mockgraph failed to build its application: {type(err).__name__}: {err}",
+        )
+        request_id = str(uuid.uuid4())
+        client_request_id = environ.get("HTTP_CLIENT_REQUEST_ID") or request_id
+        payload = error.to_json(request_id, client_request_id)
+        body = encode_json(payload)
+        headers = {
+            "Content-Type": GRAPH_JSON,
+            "Content-Length": str(len(body)),
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+            "OData-Version": "4.0",
+            "Cache-Control": "no-cache",
+        }
+        path = environ.get("PATH_INFO", "")
+        admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        if self.state.recording and not admin:
+            detail = ErrorDetail(error.code, error.message, "", error.code)
+            record_interaction(
+                self.state,
+                environ,
+                Exchange(
+                    method=environ.get("REQUEST_METHOD", ""),
+                    path=path,
+                    status=500,
+                    response_headers=headers,
+                    response_body=payload,
+                    operation="unknownRoute",
+                    started=started,
+                    request_id=request_id,
+                    errors=[detail.to_record()],
+                ),
+            )
+
+        start_response("500 INTERNAL SERVER ERROR", list(headers.items()))
+        return [body]

@@ -12,7 +12,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 # One INFO line per request; `mockgraph serve --no-access-log` turns it off.
 access_logger = logging.getLogger("mockgraph.access")
 
+# The path under which the admin API lives. Its requests are not recorded.
+ADMIN_PREFIX = "/_mockgraph"
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -152,14 +154,14 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     response_body: Any
-    raw_body: bytes | None
-    body_truncated: bool
     operation: str
     started: float
     request_id: str
-    user: str | None
-    errors: list[dict[str, Any]]
-    warnings: list[str]
+    raw_body: bytes | None = None
+    body_truncated: bool = False
+    user: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     fault: dict[str, Any] | None = None
 
 

@@ -135,7 +135,6 @@ CREATE_CASES: dict[str, dict[str, Any]] = {
     "secret query value": {"query_string": "access_token=abc&x=1"},
     "upper-case host": {"environ": {"HTTP_HOST": "LOCALHOST:5000"}},
     "IPv6 host": {"environ": {"HTTP_HOST": "[::1]:8080"}},
-    "no host header": {"environ": {"HTTP_HOST": ""}},
     "https": {"environ": {"wsgi.url_scheme": "https", "HTTP_HOST": "example.com"}},
 }
 
@@ -179,6 +178,27 @@ HANDED_ON: dict[str, dict[str, Any]] = {
     "no Content-Length": {"environ": {"CONTENT_LENGTH": ""}},
     "body over the limit": {"body": b" " * 70_000},
     "non-ASCII host": {"environ": {"HTTP_HOST": "b\xfccher.example"}},
+    "space in media type": {
+        "headers": {**HEADERS, "Content-Type": "application/ json"},
+    },
+    "space in charset": {
+        "headers": {**HEADERS, "Content-Type": "application/json; charset=utf -8"},
+    },
+    "superscript length": {"environ": {"CONTENT_LENGTH": "\xb2"}},
+    "chunked with a length": {
+        "body": json.dumps(SDK_BODY).encode() + b'{"junk"',
+        "environ": {
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+            "CONTENT_LENGTH": str(len(json.dumps(SDK_BODY))),
+        },
+    },
+    "empty host header": {"environ": {"HTTP_HOST": ""}},
+    "empty host label": {"environ": {"HTTP_HOST": "a..b"}},
+    "host label of 64 letters": {"environ": {"HTTP_HOST": "a" * 64 + ".com"}},
+    "bracketed host without colon": {"environ": {"HTTP_HOST": "[1]"}},
+    "bracketed colon": {"environ": {"HTTP_HOST": "[:]"}},
+    "undecodable punycode host": {"environ": {"HTTP_HOST": "xn--a"}},
 }
 
 
@@ -333,11 +353,26 @@ PLAIN_HOSTS = [
     "[FE80::1]:80",
     "example.com:80",
     "example.com:443",
-    "a..b",
+    "example.com.",
+    "-a.b",
     "h:1",
     "h:65535",
 ]
-OTHER_HOSTS = ["h:0", "h:65536", "h:080", "a_b.c", "xn--bcher-kva.example", "[::1", ""]
+OTHER_HOSTS = [
+    "h:0",
+    "h:65536",
+    "h:080",
+    "a_b.c",
+    "xn--bcher-kva.example",
+    "xn--a",
+    "[::1",
+    "[1]",
+    "[:]",
+    "a..b",
+    ".",
+    "a" * 64 + ".com",
+    "",
+]
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -345,8 +380,32 @@ OTHER_HOSTS = ["h:0", "h:65536", "h:080", "a_b.c", "xn--bcher-kva.example", "[::
 def test_plain_base_url_matches_werkzeug(scheme: str, host: str) -> None:
     environ = EnvironBuilder(path="/", base_url=f"{scheme}://srv:1").get_environ()
     environ["HTTP_HOST"] = host
-    plain = creation._plain_base_url(environ)
+    plain = creation.plain_base_url(environ)
     if host in OTHER_HOSTS:
         assert plain is None
     else:
         assert plain == creation._werkzeug_base_url(environ)
+
+
+CONTENT_TYPES = [
+    "application/json",
+    "Application/JSON",
+    " application/json ",
+    "application/json;charset=utf-8",
+    "application/json; charset=UTF-8",
+    "application/json ; charset=utf-8",
+    "application/ json",
+    "application/json;",
+    "application/json; charset=utf-16",
+    "application/json; charset=utf-8; odata.metadata=minimal",
+    "text/json",
+]
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_fast_path_content_types_pass_route_check(content_type: str) -> None:
+    from mockgraph.fastpath import _JSON_TYPES, _content_type_parts
+    from mockgraph.http import check_content_headers
+
+    if _content_type_parts({"CONTENT_TYPE": content_type}) in _JSON_TYPES:
+        check_content_headers(content_type, "")

@@ -94,3 +94,25 @@ def test_served_warm_up_builds_flask(served: ServedApplication) -> None:
     timer.join(timeout=30)
     assert served.flask_ready
     assert call(served, "GET", "/_mockgraph/interactions")[0] == 200
+
+
+def test_served_build_failure_is_graph_500(
+    served: ServedApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockgraph import app as app_module
+
+    def broken(**_settings: Any) -> None:
+        raise RuntimeError("no routes today")
+
+    monkeypatch.setattr(app_module, "create_app", broken)
+    status, body = call(served, "GET")
+    assert status == 500
+    assert body["error"]["code"] == "generalException"
+    assert "no routes today" in body["error"]["message"]
+    assert served.state.journal.records()[-1].status == 500
+    assert call(served, "GET", "/_mockgraph/interactions")[0] == 500
+    assert len(served.state.journal.records()) == 1
+
+    monkeypatch.undo()
+    assert call(served, "GET")[0] == 200
+    assert served.flask_ready
