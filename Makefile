@@ -59,6 +59,7 @@ bench: bench-tools
 	$(BIN)/python bench/inprocess.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/hotspots.py --top 15
+	$(BIN)/python bench/percreate.py
 	$(BIN)/python bench/servers.py
 
 # wrk from Debian's packages; Prism and WireMock (which ships its jar) from npm, kept

@@ -21,6 +21,7 @@ SCRIPTS = [
     "inprocess",
     "memory",
     "hotspots",
+    "percreate",
     "servers",
     "ceiling",
     "specs",
@@ -61,6 +62,7 @@ def test_script_imports(name):
         ("inprocess", [], "resets", 1000),
         ("memory", [], "total", 100_000),
         ("hotspots", ["--requests", "10"], "requests", 10),
+        ("percreate", ["--rounds", "2"], "rounds", 2),
         ("ceiling", ["--port", "9000"], "port", 9000),
         ("servers", ["--rounds", "1"], "rounds", 1),
         ("specs", ["out"], "output", Path("out")),
@@ -157,3 +159,12 @@ def test_hotspots_names_components():
         == "werkzeug"
     )
     assert hotspots.component("/p/lib/python3.11/json/encoder.py") == "stdlib json"
+
+
+def test_percreate_prints_every_setting(capsys):
+    percreate = load("percreate")
+
+    assert percreate.main(["--creates", "5", "--rounds", "1"]) == 0
+    table = capsys.readouterr().out
+    for name in percreate.SETTINGS:
+        assert f"| {name} |" in table
