@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import pstats
 import sys
@@ -41,34 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_environ(body: bytes) -> dict[str, Any]:
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": procs.CREATE_PATH,
-        "QUERY_STRING": "",
-        "SERVER_NAME": procs.HOST,
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_HOST": f"{procs.HOST}:8080",
-        "HTTP_AUTHORIZATION": procs.HEADERS["Authorization"],
-        "HTTP_ACCEPT": "application/json",
-        "HTTP_USER_AGENT": "python-httpx/0.28 kiota-python/1.16",
-    }
-
-
 def call_app(app: Callable[..., Any], body: bytes) -> None:
     statuses: list[str] = []
     chunks = app(
-        make_environ(body),
+        procs.create_environ(body),
         lambda status, headers, exc_info=None: statuses.append(status),
     )
     b"".join(chunks)

@@ -11,7 +11,6 @@ Usage: ``python bench/percreate.py [--creates 3000] [--rounds 5]``
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import sys
@@ -45,28 +44,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_environ(body: bytes) -> dict[str, Any]:
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": procs.CREATE_PATH,
-        "QUERY_STRING": "",
-        "SERVER_NAME": procs.HOST,
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": f"{procs.HOST}:8080",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_AUTHORIZATION": procs.HEADERS["Authorization"],
-    }
-
-
 def build(store: str, journal: str, folder: Path) -> Flask:
     """Return an application with the given store and journal."""
     from mockgraph import Config, create_app
@@ -96,7 +73,7 @@ def microseconds_per_create(
 
     started = time.process_time()
     for _ in range(creates):
-        b"".join(wsgi_app(make_environ(body), start_response))
+        b"".join(wsgi_app(procs.create_environ(body), start_response))
 
     elapsed = time.process_time() - started
     failed = [status for status in statuses if not status.startswith("201")]

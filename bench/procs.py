@@ -7,12 +7,14 @@ the scripts need Linux.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +216,28 @@ def run_wrk(
         )
 
     return dict(json.loads(match.group(1)))
+
+
+def create_environ(body: bytes) -> dict[str, Any]:
+    """Return the WSGI environ of a create with ``body``, as the Graph SDK sends it."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": CREATE_PATH,
+        "QUERY_STRING": "",
+        "SERVER_NAME": HOST,
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": f"{HOST}:8080",
+        "HTTP_AUTHORIZATION": HEADERS["Authorization"],
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_USER_AGENT": "python-httpx/0.28 kiota-python/1.16",
+    }
