@@ -1,8 +1,7 @@
 """A direct path for the plain create request, which skips Flask's request handling.
 
-Most requests a load test or a client's test suite sends are valid creates with none
-of the optional features: no fault rule, throttle, ``Prefer`` header, CORS origin or
-JWT check. For those, building Flask's request context, routing, running the hooks and
+A load test sends mostly valid creates that use none of the optional features: no
+fault rule, throttle, ``Prefer`` header, CORS origin or JWT check. For those, building Flask's request context, routing, running the hooks and
 building a Response object cost more than the create itself. :class:`CreateFastPath`
 handles such a create from the WSGI environ, through the same checks, builders and
 store calls as the ``createSkill`` route, and records the same journal entry.
@@ -174,8 +173,8 @@ class CreateFastPath:
         """Run the route's checks and prepare the insert.
 
         Returns the owner as addressed, its store key, the values to store and the
-        warnings to record. Returns None, or raises, where the route
-        would respond with an error.
+        warnings to record. Returns None, or raises, where the route would respond
+        with an error.
         """
         state = self.state
         if user is not None and len(user) > MAX_USER_ID_LENGTH:
