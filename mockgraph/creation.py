@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import skills
 from .errors import GraphError
@@ -152,8 +153,20 @@ def _build_plain_base_url(scheme: str, host: str) -> str | None:
             name.encode("idna")
         except UnicodeError:  # such as an empty label in "a..b"
             return None
+    elif not _is_url_host(host):
+        return None
 
     return f"{scheme}://{host.removesuffix(default_port)}/beta"
+
+
+def _is_url_host(host: str) -> bool:
+    """Return whether ``host`` can stand in a URL, as urlsplit checks IPv6 addresses."""
+    try:
+        urlsplit(f"http://{host}/")
+    except ValueError:  # such as "[1::2::3]", which is not an IPv6 address
+        return False
+
+    return True
 
 
 def _werkzeug_base_url(environ: dict[str, Any]) -> str:
@@ -168,7 +181,10 @@ def _werkzeug_base_url(environ: dict[str, Any]) -> str:
         return server_url
 
     try:
-        return current.host_url.rstrip("/") + "/beta"
+        url = current.host_url.rstrip("/") + "/beta"
     except ValueError:
         # Such as a punycode label that does not decode ("xn--a").
         return server_url
+
+    # A URL that urlsplit rejects would fail later, in the Location header.
+    return url if _is_url_host(current.host) else server_url

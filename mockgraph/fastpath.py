@@ -13,8 +13,8 @@ a single implementation.
 
 The skill is inserted only after the last check passes. If the insert itself fails,
 the route runs the checks again and responds with that error without a second
-insert. The one write before the checks, seeding a new user's skills, happens once
-whichever path asks for it.
+insert. The one write before the checks, seeding a new user's skills, happens only once,
+whichever path runs first.
 """
 
 from __future__ import annotations
@@ -192,4 +192,12 @@ class CreateFastPath:
 
 
 def _content_type_parts(environ: dict[str, Any]) -> list[str]:
-    return [part.strip() for part in environ.get("CONTENT_TYPE", "").lower().split(";")]
+    """Split the Content-Type at ";", strip spaces and tabs, and use lower case.
+
+    Other characters, such as a no-break space, are left to the route to reject.
+    """
+    value = environ.get("CONTENT_TYPE", "")
+    if not value.isascii():
+        return []
+
+    return [part.strip(" \t") for part in value.lower().split(";")]

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ErrorDetail
+from .errors import ErrorDetail, unreadable_json
 from .quickcheck import Check, NotFlattenable, compile_check, flatten
 from .schema_compile import (
     LazyFormatChecker,
@@ -288,13 +288,19 @@ class SchemaSet:
 
         details: dict[str, ErrorDetail] = {}
         ranks: dict[str, tuple[int, int]] = {}
-        for error in self.validator(name).iter_errors(instance):
-            for detail in self._describe(error):
-                rank = _rank(detail, error)
-                current = ranks.get(detail.target)
-                if current is None or rank < current:
-                    details[detail.target] = detail
-                    ranks[detail.target] = rank
+        try:
+            for error in self.validator(name).iter_errors(instance):
+                for detail in self._describe(error):
+                    rank = _rank(detail, error)
+                    current = ranks.get(detail.target)
+                    if current is None or rank < current:
+                        details[detail.target] = detail
+                        ranks[detail.target] = rank
+        except RecursionError:
+            # jsonschema recurses deeper per level than the JSON parser, and its
+            # messages include repr() of the value, so a body that parsed can still
+            # nest too deeply to describe.
+            raise unreadable_json("the body nests JSON too deeply.") from None
 
         return order_details(list(details.values()), instance)
 

@@ -199,6 +199,13 @@ HANDED_ON: dict[str, dict[str, Any]] = {
     "bracketed host without colon": {"environ": {"HTTP_HOST": "[1]"}},
     "bracketed colon": {"environ": {"HTTP_HOST": "[:]"}},
     "undecodable punycode host": {"environ": {"HTTP_HOST": "xn--a"}},
+    "bracketed host that is no IPv6 address": {"environ": {"HTTP_HOST": "[1::2::3]"}},
+    "no-break space in content type": {
+        "environ": {"CONTENT_TYPE": "application/json\xa0"},
+    },
+    "vertical tab in content type": {
+        "environ": {"CONTENT_TYPE": "\x0bapplication/json"},
+    },
 }
 
 
@@ -368,6 +375,9 @@ OTHER_HOSTS = [
     "[::1",
     "[1]",
     "[:]",
+    "[1::2::3]",
+    "[fffff::1]",
+    "[::1.2.3]",
     "a..b",
     ".",
     "a" * 64 + ".com",

@@ -282,3 +282,25 @@ def test_assert_requested_accepts_full_url():
         )
 
     assert len(matches) == 1
+
+
+def test_deep_nesting_never_500(post):
+    # Depths on both sides of where jsonschema, which recurses deeper per level than
+    # the JSON parser, runs out of stack while describing the value.
+    statuses = {}
+    for depth in range(900, 1001, 4):
+        body = (
+            b'{"displayName": "x", "proficiency": "expert", "createdBy": '
+            + b"[" * depth
+            + b"]" * depth
+            + b"}"
+        )
+        response = post(body)
+        statuses[depth] = response.status_code
+        if (
+            response.status_code == 400
+            and "too deeply" in error_of(response)["message"]
+        ):
+            assert error_of(response)["code"] == "BadRequest"
+
+    assert set(statuses.values()) == {400}
