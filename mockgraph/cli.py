@@ -91,6 +91,7 @@ def cli(verbose: bool) -> None:
     "me_user",
     default=DEFAULT_ME_USER,
     show_default=True,
+    callback=lambda _context, _param, value: _require_text(value),
     help="User id or principal name that /me stands for.",
 )
 @click.option(
@@ -238,6 +239,16 @@ def _serve_workers(config: Config, workers: int, threads: int) -> None:
         serve_forever(config, workers=workers, threads=threads)
     except (OSError, ValueError) as err:
         raise click.ClickException(f"cannot start the server: {err}") from None
+
+
+def _require_text(value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter(
+            f"{value!r} is blank; give a user id or principal name, such as "
+            f"{DEFAULT_ME_USER!r}."
+        )
+
+    return value
 
 
 def _write_contract(state: MockGraphState) -> None:

@@ -277,3 +277,13 @@ def test_token_rejects_empty_user(user):
 
     assert result.exit_code == 2
     assert "must name a user" in result.output
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_serve_rejects_blank_me(monkeypatch, value):
+    result, config = serve_config(monkeypatch, "--me", value)
+
+    assert result.exit_code == 2
+    assert config is None
+    assert "Invalid value for '--me'" in result.output
+    assert "is blank" in result.output
