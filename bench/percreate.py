@@ -78,7 +78,9 @@ def microseconds_per_create(
     elapsed = time.process_time() - started
     failed = [status for status in statuses if not status.startswith("201")]
     if failed:
-        raise RuntimeError(f"{len(failed)} creates failed, the first with {failed[0]}")
+        raise RuntimeError(
+            f"{len(failed)} of {creates} creates failed; the first got {failed[0]}"
+        )
 
     return elapsed / creates * 1e6
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -19,7 +18,9 @@ from .state import (
     MockGraphState,
     NormalizePath,
     build_state,
+    is_admin_path,
     record_interaction,
+    request_ids,
 )
 from .store import SkillStore
 
@@ -27,7 +28,7 @@ __all__ = ["ADMIN_PREFIX", "MockGraphState", "create_app", "get_state"]
 
 logger = logging.getLogger(__name__)
 
-# Where the application keeps its CreateFastPath, under app.extensions.
+# The app.extensions key of the application's CreateFastPath.
 FAST_PATH_KEY = "mockgraph.fast_path"
 
 
@@ -86,10 +87,7 @@ def _start_request() -> None:
     # objects themselves.
     context = g._get_current_object()  # type: ignore[attr-defined]
     context.started = time.perf_counter()
-    context.request_id = str(uuid.uuid4())
-    context.client_request_id = (
-        request.environ.get("HTTP_CLIENT_REQUEST_ID") or context.request_id
-    )
+    context.request_id, context.client_request_id = request_ids(request.environ)
     context.operation = "unknownRoute"
     context.errors = []
     context.warnings = []
@@ -105,8 +103,7 @@ def _finish_request(response: Response) -> Response:
     headers["client-request-id"] = context.client_request_id
     headers["OData-Version"] = "4.0"
     headers.setdefault("Cache-Control", "no-cache")
-    path = request.path
-    if path.startswith(ADMIN_PREFIX + "/") or path == ADMIN_PREFIX:
+    if is_admin_path(request.path):
         return response
 
     state = get_state(_current_app())

@@ -160,7 +160,7 @@ def _build_plain_base_url(scheme: str, host: str) -> str | None:
 
 
 def _is_url_host(host: str) -> bool:
-    """Return whether ``host`` can stand in a URL, as urlsplit checks IPv6 addresses."""
+    """Return whether ``host`` can appear in a URL, as urlsplit checks IPv6 addresses."""
     try:
         urlsplit(f"http://{host}/")
     except ValueError:  # such as "[1::2::3]", which is not an IPv6 address

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,8 +33,8 @@ from .creation import (
     owner_key,
     plain_base_url,
 )
-from .jsonbody import GRAPH_JSON, encode_json, parse_json_object
-from .state import Exchange, MockGraphState, record_interaction
+from .jsonbody import encode_json, graph_headers, parse_json_object
+from .state import Exchange, MockGraphState, record_interaction, request_ids
 from .tokens import parse_bearer
 from .validation import CREATE_SCHEMA
 
@@ -60,6 +59,8 @@ class CreateFastPath:
         self.wsgi_app = wsgi_app
         #: Set to False to send every request through Flask.
         self.enabled = True
+        # Settings fixed at start-up that send every create through Flask.
+        self._settings_apply = state.config.auth == "any" and state.throttle is None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -73,12 +74,9 @@ class CreateFastPath:
 
     def _applies(self, environ: dict[str, Any]) -> bool:
         """Return whether no optional feature could change this request's response."""
-        state = self.state
-        config = state.config
         return (
-            config.auth == "any"
-            and state.throttle is None
-            and not state.faults.active
+            self._settings_apply
+            and not self.state.faults.active
             and "HTTP_PREFER" not in environ
             and "HTTP_ORIGIN" not in environ
             and "HTTP_CONTENT_ENCODING" not in environ
@@ -99,20 +97,20 @@ class CreateFastPath:
 
         # Other hosts, which Werkzeug may reject or replace, go to the route.
         base = plain_base_url(environ)
-        length = environ.get("CONTENT_LENGTH", "")
+        declared = environ.get("CONTENT_LENGTH", "")
+        if base is None or not (declared.isascii() and declared.isdigit()):
+            return None
+
+        length = int(declared)
         state = self.state
-        if (
-            base is None
-            or not (length.isascii() and length.isdigit())
-            or int(length) > state.config.max_body_bytes
-        ):
+        if length > state.config.max_body_bytes:
             return None
 
         started = time.perf_counter()
-        data = environ["wsgi.input"].read(int(length))
+        data = environ["wsgi.input"].read(length)
         checked = None
         # A shorter body means that the client stopped sending, which the route reports.
-        if len(data) == int(length):
+        if len(data) == length:
             try:
                 checked = self._check(environ, match.group(1), data)
             except Exception:  # the route responds with the error
@@ -135,16 +133,9 @@ class CreateFastPath:
 
         payload = skills.present(skill, base, owner)
         body = encode_json(payload)
-        request_id = str(uuid.uuid4())
-        headers = {
-            "Location": skills.entity_url(base, owner, skill["id"]),
-            "Content-Type": GRAPH_JSON,
-            "Content-Length": str(len(body)),
-            "request-id": request_id,
-            "client-request-id": environ.get("HTTP_CLIENT_REQUEST_ID") or request_id,
-            "OData-Version": "4.0",
-            "Cache-Control": "no-cache",
-        }
+        request_id, client_request_id = request_ids(environ)
+        location = skills.entity_url(base, owner, skill["id"])
+        headers = graph_headers(body, request_id, client_request_id, location)
         if state.recording:
             record_interaction(
                 state,

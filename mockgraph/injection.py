@@ -29,6 +29,7 @@ from .fakedata import user_object_id
 from .fault_rules import DEFAULT_RETRY_AFTER_429, ERROR_CODES
 from .faults import FaultEffect
 from .prefer import requested_fault
+from .state import is_admin_path
 from .throttle import ThrottleLimit
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _inject() -> Response | None:
     if request.url_rule is None or request.view_args is None:
         return None
 
-    if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+    if is_admin_path(request.path):
         return None
 
     state = get_state(current_app)

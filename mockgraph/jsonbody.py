@@ -22,6 +22,24 @@ _MAX_INT_DIGITS = 4300
 _SURROGATE_ESCAPE = "\\ud"
 
 
+def graph_headers(
+    body: bytes, request_id: str, client_request_id: str, location: str | None = None
+) -> dict[str, str]:
+    """Return the headers of a Graph JSON response, in the Flask application's order."""
+    headers = {"Location": location} if location is not None else {}
+    headers.update(
+        {
+            "Content-Type": GRAPH_JSON,
+            "Content-Length": str(len(body)),
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+            "OData-Version": "4.0",
+            "Cache-Control": "no-cache",
+        }
+    )
+    return headers
+
+
 def encode_json(payload: Any) -> bytes:
     """Serialise ``payload`` as Graph does: UTF-8, non-ASCII text kept as it is."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

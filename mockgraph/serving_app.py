@@ -13,19 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ErrorDetail, GraphError
 from .fastpath import CreateFastPath
-from .jsonbody import GRAPH_JSON, encode_json
+from .jsonbody import encode_json, graph_headers
 from .state import (
-    ADMIN_PREFIX,
     Exchange,
     MockGraphState,
     NormalizePath,
+    is_admin_path,
     record_interaction,
+    request_ids,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ class ServedApplication:
 
                 app = create_app(state=self.state)
                 # The path is normalised and the direct path has passed already, so
-                # requests go straight to the handler behind the application's own.
+                # requests go straight to the handler behind the application's own
+                # direct path.
                 self._handle = app.extensions[FAST_PATH_KEY].wsgi_app
                 self._flask = app
 
@@ -125,21 +126,12 @@ class ServedApplication:
             "generalException",
             f"mockgraph failed to build its application: {type(err).__name__}: {err}",
         )
-        request_id = str(uuid.uuid4())
-        client_request_id = environ.get("HTTP_CLIENT_REQUEST_ID") or request_id
+        request_id, client_request_id = request_ids(environ)
         payload = error.to_json(request_id, client_request_id)
         body = encode_json(payload)
-        headers = {
-            "Content-Type": GRAPH_JSON,
-            "Content-Length": str(len(body)),
-            "request-id": request_id,
-            "client-request-id": client_request_id,
-            "OData-Version": "4.0",
-            "Cache-Control": "no-cache",
-        }
+        headers = graph_headers(body, request_id, client_request_id)
         path = environ.get("PATH_INFO", "")
-        admin = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
-        if self.state.recording and not admin:
+        if self.state.recording and not is_admin_path(path):
             detail = ErrorDetail(error.code, error.message, "", error.code)
             record_interaction(
                 self.state,

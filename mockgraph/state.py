@@ -1,4 +1,4 @@
-"""What one mock server keeps between requests, and how a request is recorded.
+"""The state one mock server keeps between requests, and the recording of requests.
 
 Nothing here imports Flask: ``mockgraph serve`` builds this state first and can
 handle a create before the Flask application exists (see :mod:`mockgraph.serving_app`).
@@ -11,6 +11,7 @@ import logging
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +42,17 @@ access_logger = logging.getLogger("mockgraph.access")
 # The path under which the admin API lives. Its requests are not recorded.
 ADMIN_PREFIX = "/_mockgraph"
 _SLASHES = re.compile(r"/{2,}")
+
+
+def is_admin_path(path: str) -> bool:
+    """Return whether ``path`` belongs to the admin API."""
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def request_ids(environ: dict[str, Any]) -> tuple[str, str]:
+    """Return a new request id and the client's request id, which defaults to it."""
+    request_id = str(uuid.uuid4())
+    return request_id, environ.get("HTTP_CLIENT_REQUEST_ID") or request_id
 
 
 @dataclass
@@ -168,7 +180,7 @@ class Exchange:
 def record_interaction(
     state: MockGraphState, environ: dict[str, Any], exchange: Exchange
 ) -> None:
-    """Append the exchange to the journal; log, never raise, if that fails."""
+    """Append the exchange to the journal, logging instead of raising if that fails."""
     try:
         _record(state, environ, exchange)
     except sqlite3.Error as err:
