@@ -6,10 +6,12 @@ import fnmatch
 import itertools
 import json
 import logging
+import marshal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Protocol
 from urllib.parse import unquote_plus, urlsplit
 
@@ -52,23 +54,14 @@ def request_headers(environ: dict[str, Any]) -> dict[str, str]:
     for key, value in environ.items():
         name = _header_names.get(key)
         if name is None:
-            if key.startswith("HTTP_"):
-                if key in _ENVIRON_BODY_HEADERS:
-                    continue
-
-                name = key[5:].replace("_", "-").title()
-            elif key in _BODY_HEADERS:
-                name = key.replace("_", "-").title()
-            else:
-                continue
-
+            name = _header_name(key)
             if len(_header_names) < MAX_CACHED_HEADER_NAMES:
                 _header_names[key] = name
 
-        if not value and key in _BODY_HEADERS:
+        if not name or (not value and key in _BODY_HEADERS):
             continue
 
-        if name.lower() in SECRET_HEADERS:
+        if name in _SECRET_HEADER_NAMES:
             value = redact_header(name, value)
 
         headers[name] = value
@@ -76,8 +69,25 @@ def request_headers(environ: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-# Header names by environ key, such as "Client-Request-Id" for HTTP_CLIENT_REQUEST_ID.
+def _header_name(key: str) -> str:
+    """Return the header name of an environ key, or "" for a key that is not a header."""
+    if key.startswith("HTTP_"):
+        if key in _ENVIRON_BODY_HEADERS:
+            return ""
+
+        return key[5:].replace("_", "-").title()
+
+    if key in _BODY_HEADERS:
+        return key.replace("_", "-").title()
+
+    return ""
+
+
+# Header names by environ key, such as "Client-Request-Id" for HTTP_CLIENT_REQUEST_ID,
+# and "" for the keys that are not headers.
 _header_names: dict[str, str] = {}
+# SECRET_HEADERS as the names above spell them.
+_SECRET_HEADER_NAMES = frozenset(name.title() for name in SECRET_HEADERS)
 MAX_CACHED_HEADER_NAMES = 1024
 # Werkzeug reads these two from CONTENT_TYPE and CONTENT_LENGTH, never from HTTP_*.
 _BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
@@ -213,17 +223,31 @@ class Interactions(Sequence[Interaction]):
         return Interactions(record for record in self._records if not record.valid)
 
 
-def encode_record(record: Interaction) -> str:
-    """Serialise every field of ``record`` but ``seq`` as compact JSON text."""
-    values = dict(record.__dict__)
-    del values["seq"]
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
+def encode_record(record: Interaction) -> bytes:
+    """Serialise every field of ``record`` but ``seq`` with :mod:`marshal`.
+
+    marshal writes these values several times faster than :mod:`json`, which matters
+    because every request is recorded. The bytes are only read back by the same
+    Python version, within one server run.
+    """
+    values = _fields_but_seq(record)
+    try:
+        return marshal.dumps(values)
+    except ValueError:
+        # A value that marshal cannot store, such as a datetime: keep its JSON form.
+        return marshal.dumps(
+            tuple(json.loads(json.dumps(values, ensure_ascii=False, default=str)))
+        )
 
 
-def decode_record(seq: int, text: str) -> Interaction:
+def decode_record(seq: int, data: bytes) -> Interaction:
     """Rebuild the record that :func:`encode_record` wrote, numbered ``seq``."""
-    values: dict[str, Any] = json.loads(text)
-    return Interaction(seq=seq, **values)
+    return Interaction(seq, *marshal.loads(data))
+
+
+_fields_but_seq = attrgetter(
+    *(item.name for item in fields(Interaction) if item.name != "seq")
+)
 
 
 def deliver(
@@ -261,10 +285,10 @@ class Journal:
     A limit of 0 keeps none; the application then records nothing at all unless a sink
     is attached.
 
-    Records are kept as JSON text, and :meth:`records` rebuilds new objects from it on
-    every call. The text takes about half the memory of the objects, and the garbage
-    collector does not traverse it: with 10,000 records kept as objects, full
-    collections doubled the server's p99 latency under load.
+    Records are kept as bytes from :func:`encode_record`, and :meth:`records` rebuilds
+    new objects from them on every call. The bytes take less memory than the objects,
+    and the garbage collector does not traverse them: with 10,000 records
+    kept as objects, full collections doubled the server's p99 latency under load.
     """
 
     def __init__(self, limit: int = 10_000) -> None:
@@ -273,20 +297,20 @@ class Journal:
 
         self.limit = limit
         self._lock = threading.Lock()
-        self._records: deque[tuple[int, str]] = deque(maxlen=limit)
+        self._records: deque[tuple[int, bytes]] = deque(maxlen=limit)
         self._sequence = itertools.count(1)
         self.dropped = 0
         self.sinks: list[Callable[[Interaction], None]] = []
 
     def append(self, record: Interaction) -> None:
         """Number ``record`` with the next sequence number and keep a copy of it."""
-        text = encode_record(record) if self.limit else ""
+        data = encode_record(record) if self.limit else b""
         with self._lock:
             record.seq = next(self._sequence)
             if len(self._records) == self.limit:
                 self.dropped += 1
 
-            self._records.append((record.seq, text))
+            self._records.append((record.seq, data))
             # Inside the lock, so sinks such as a JSON Lines file see records in order.
             deliver(self.sinks, record)
 
@@ -295,7 +319,7 @@ class Journal:
         with self._lock:
             kept = list(self._records)
 
-        return Interactions(decode_record(seq, text) for seq, text in kept)
+        return Interactions(decode_record(seq, data) for seq, data in kept)
 
     def close(self) -> None:
         """Close every sink that has a ``close`` method."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime, timezone
 
 import pytest
 
@@ -92,6 +93,26 @@ def test_journal_bounded_counts_dropped():
     records = journal.records()
     assert [record.seq for record in records] == [3, 4, 5]
     assert journal.dropped == 2
+
+
+def test_journal_record_round_trips():
+    journal = Journal()
+    original = make_record()
+    original.response_body = {"id": "1", "levels": [1, 2.5, None, True], "é": "ü"}
+    original.errors = [{"pointer": "/x", "keyword": "type", "message": "m"}]
+    journal.append(original)
+
+    assert journal.records()[0] == original
+
+
+def test_journal_keeps_json_form_of_other_values():
+    journal = Journal()
+    record = make_record()
+    record.response_body = {"when": datetime(2024, 1, 2, tzinfo=timezone.utc)}
+    journal.append(record)
+
+    stored = journal.records()[0]
+    assert stored.response_body == {"when": "2024-01-02 00:00:00+00:00"}
 
 
 def test_journal_limit_must_not_be_negative():
