@@ -27,12 +27,12 @@ import procs
 if TYPE_CHECKING:
     from flask import Flask
 
-# Each setting: the store (memory or SQLite) and the journal (off, memory or SQLite).
+# Each setting: the store (memory or SQLite) and the journal (off, memory or shared).
 SETTINGS = {
     "memory store, no journal": ("memory", "off"),
     "memory store, memory journal": ("memory", "memory"),
     "SQLite store, no journal": ("sqlite", "off"),
-    "SQLite store, SQLite journal (2 workers)": ("sqlite", "sqlite"),
+    "SQLite store, shared journal (2 workers)": ("sqlite", "shared"),
 }
 WARM_UP_CREATES = 300
 
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build(store: str, journal: str, folder: Path) -> Flask:
     """Return an application with the given store and journal."""
     from mockgraph import Config, create_app
-    from mockgraph.shared_journal import SqliteJournal
+    from mockgraph.shared_journal import SharedJournal
 
     config = Config(
         store=f"sqlite:///{folder / 'skills.sqlite3'}"
@@ -56,8 +56,8 @@ def build(store: str, journal: str, folder: Path) -> Flask:
         journal_limit=0 if journal == "off" else 10_000,
     )
     shared = (
-        SqliteJournal(str(folder / "journal.sqlite3"), config.journal_limit)
-        if journal == "sqlite"
+        SharedJournal(folder / "journal", config.journal_limit)
+        if journal == "shared"
         else None
     )
     return create_app(config, journal=shared)

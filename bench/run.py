@@ -39,7 +39,7 @@ TARGETS = (
 )
 # Pairs whose throughput ratio is the cost of the journal: (journal on, journal off).
 JOURNAL_PAIRS = {
-    "journal cost, shared SQLite journal": ("mockgraph", "mockgraph-no-journal"),
+    "journal cost, shared journal": ("mockgraph", "mockgraph-no-journal"),
     "journal cost, 1 worker, in-memory journal": (
         "mockgraph-1-worker",
         "mockgraph-1-worker-no-journal",

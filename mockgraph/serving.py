@@ -10,7 +10,7 @@ they start with the schemas already loaded. Elsewhere it spawns fresh interprete
 and each worker rebuilds the application from the settings encoded in the target
 string (NOTE: that path is not covered by the tests, which run on Python 3.11).
 
-With more than one worker, the interaction journal is an SQLite file in a temporary
+With more than one worker, the interaction journal is kept in files in a temporary
 folder, so ``/_mockgraph/interactions`` lists every request whichever worker handled
 it. Skills kept in memory would be per worker, so an in-memory store becomes an SQLite
 file in the same folder. The folder is removed when the server stops.
@@ -28,12 +28,12 @@ from typing import Any
 
 from .config import DEFAULT_THREADS, DEFAULT_WORKERS, MEMORY_STORE, Config
 from .serving_app import ServedApplication
-from .shared_journal import SqliteJournal
+from .shared_journal import SharedJournal
 from .state import build_state
 
 logger = logging.getLogger(__name__)
 
-JOURNAL_FILE_NAME = "journal.sqlite3"
+JOURNAL_FOLDER_NAME = "journal"
 STORE_FILE_NAME = "skills.sqlite3"
 
 # The application built by serve(), inherited by workers that are forked from it.
@@ -46,7 +46,7 @@ def serve(
     """Serve until the process receives SIGINT or SIGTERM, then stop the workers.
 
     :param workers: processes that handle requests; more than one shares the journal
-        through an SQLite file.
+        through files.
     :param threads: threads per worker that run the application.
     """
     global _built_app
@@ -69,7 +69,7 @@ def serve(
     with tempfile.TemporaryDirectory(prefix="mockgraph-") as folder:
         journal_path = None
         if workers > 1 and (config.journal_limit > 0 or config.journal_file):
-            journal_path = os.path.join(folder, JOURNAL_FILE_NAME)
+            journal_path = os.path.join(folder, JOURNAL_FOLDER_NAME)
 
         scratch_store = workers > 1 and config.store == MEMORY_STORE
         if scratch_store:
@@ -113,13 +113,15 @@ def serve(
 def build_app(
     config: Config, journal_path: str | None, scratch_store: bool = False
 ) -> ServedApplication:
-    """Build the application, with an SQLite journal at ``journal_path`` if given.
+    """Build the application, sharing its journal through the folder ``journal_path``.
+
+    Without ``journal_path`` the journal is kept in memory.
 
     A ``scratch_store`` is an SQLite store in the server's temporary folder, which
     skips the writes to disk that only make a file survive a power failure.
     """
     journal = (
-        SqliteJournal(journal_path, config.journal_limit) if journal_path else None
+        SharedJournal(journal_path, config.journal_limit) if journal_path else None
     )
     store = None
     if scratch_store:

@@ -1,160 +1,407 @@
-"""An interaction journal kept in an SQLite file, shared by several worker processes.
+"""An interaction journal kept in a folder of files, shared by several worker processes.
 
 ``mockgraph serve --workers N`` handles requests in N processes. Each of them appends
-to the same database file, so ``/_mockgraph/interactions`` lists every request whichever
-worker handled it. SQLite's write lock numbers the records: each append is one
-transaction, and the ``AUTOINCREMENT`` key is the record's ``seq``, so no two records
-share a number and none is lost.
+to the same files, so ``/_mockgraph/interactions`` lists every request whichever worker
+handled it.
 
-The file is scratch space for one server run. It is written with ``synchronous=OFF``,
-so records survive a crashed worker but not a crash of the whole machine.
+The folder contains a small header, which every process maps into memory, and segment
+files of records. Each record is its number and length, then the bytes of
+:func:`mockgraph.journal.encode_record`. A writer holds an exclusive ``flock`` on the
+header while it reads the last number, writes its record with one ``pwritev`` at the
+end of the committed bytes, and stores the new number and length. So no two records
+share a number, none is lost, and the file order is the numbering order. A reader
+takes the lock only to read the header and open the segments it needs. It reads no
+further than the committed length, so it never reads a record that is still being
+written.
+
+Each segment contains a fixed number of records. When a writer starts a new segment,
+it deletes the segments that contain only records past the limit, so the folder keeps
+about ``limit`` records plus one segment.
+
+The files are scratch space for one server run. Nothing is flushed to disk, so records
+survive a crashed worker but not a crash of the whole machine.
 """
 
 from __future__ import annotations
 
-import logging
+import errno
+import fcntl
+import mmap
 import os
-import sqlite3
+import struct
 import threading
+import time
+from dataclasses import dataclass
 from typing import Callable
 
 from .journal import Interaction, Interactions, decode_record, deliver, encode_record
-from .writer import MMAP_BYTES, WriterConnection
 
-logger = logging.getLogger(__name__)
-
-# How long a writer waits for another process's transaction before failing, in seconds.
-BUSY_TIMEOUT_SECONDS = 30.0
-# Rows past the limit are deleted in batches, once every this many appends. records()
-# and dropped count only the newest ``limit`` rows, so the extra rows are never seen.
-TRIM_EVERY = 256
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS interactions "
-    "(seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)"
-)
-# One row after a clear that kept the numbering: the last number then in use. Records
-# up to it were cleared, not dropped.
-_CLEARED_SCHEMA = "CREATE TABLE IF NOT EXISTS cleared (through INTEGER NOT NULL)"
-_LAST_SEQ = (
-    "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'interactions'"
-)
+HEADER_FILE_NAME = "header"
+# The header's six fields. The first two are the last number given out and the last
+# number cleared without restarting the numbering. Then come the clear count, which is
+# part of each segment's file name, the current segment and its committed length in
+# bytes. The last is the count of records that failed to be written.
+_HEADER = struct.Struct("<qqqqqq")
+# The header's first field alone.
+_LAST = struct.Struct("<q")
+# How long a writer or reader waits for the lock before failing, in seconds.
+LOCK_TIMEOUT_SECONDS = 5.0
+# Each record's number and length in bytes, in front of its bytes.
+_FRAME = struct.Struct("<qI")
+# Records per segment: at least this many, and at least an eighth of the limit.
+MIN_SEGMENT_RECORDS = 1024
 
 
-class SqliteJournal:
-    """Keep the latest ``limit`` interactions in an SQLite file and pass each to sinks.
+@dataclass
+class _Header:
+    last: int
+    cleared: int
+    epoch: int
+    segment: int
+    segment_bytes: int
+    lost: int
 
-    It has the interface of :class:`mockgraph.journal.Journal`. A process appends through
-    one connection, which its threads take in turn, and each thread reads through a
-    connection of its own. Connections are opened on first use in each process, so an
-    instance created before ``fork()`` works in every child process.
+
+class _ProcessFiles:
+    """The lock, map and open segment of one process: none of them survives a fork.
+
+    ``flock`` locks belong to an open file, which a forked child shares with its
+    parent, so each process opens the header itself.
     """
 
-    def __init__(self, path: str | os.PathLike[str], limit: int = 10_000) -> None:
+    def __init__(self, folder: str) -> None:
+        self.pid = os.getpid()
+        self.fd = os.open(os.path.join(folder, HEADER_FILE_NAME), os.O_RDWR)
+        self.map = mmap.mmap(self.fd, _HEADER.size)
+        # The segment that this process last wrote to, as (epoch, segment), and its fd.
+        self.segment: tuple[int, int] | None = None
+        self.segment_fd = -1
+
+    def close(self) -> None:
+        if self.segment_fd >= 0:
+            os.close(self.segment_fd)
+            self.segment_fd = -1
+
+        self.map.close()
+        os.close(self.fd)
+
+
+class SharedJournal:
+    """Keep the latest ``limit`` interactions in ``folder`` and pass each one to sinks.
+
+    It has the interface of :class:`mockgraph.journal.Journal`. Files are opened on
+    first use in each process, so an instance created before ``fork()`` works in every
+    child process. A folder that already contains a journal is continued.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], limit: int = 10_000) -> None:
         if limit < 0:
             raise ValueError(f"journal limit must be at least 0, got {limit!r}")
 
-        self.path = os.fspath(path)
+        self.folder = os.fspath(folder)
         self.limit = limit
         self.sinks: list[Callable[[Interaction], None]] = []
-        self._local = threading.local()
-        self._writer = WriterConnection(self._connect, BUSY_TIMEOUT_SECONDS)
-        connection = self._connection()
-        # WAL lets readers of /_mockgraph/interactions run while a worker appends.
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(_SCHEMA)
-        connection.execute(_CLEARED_SCHEMA)
-
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None and self._local.pid == os.getpid():
-            return connection
-
-        # A connection inherited through fork() must not be used, so it is replaced.
-        connection = self._connect()
-        self._local.connection = connection
-        self._local.pid = os.getpid()
-        return connection
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_SECONDS,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        connection.execute("PRAGMA synchronous=OFF")
-        connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-        return connection
+        self.segment_records = max(MIN_SEGMENT_RECORDS, -(-limit // 8))
+        # Segments before the current one that can hold one of the newest records.
+        self._segments_back = -(-limit // self.segment_records)
+        self._lock = threading.Lock()
+        self._files: _ProcessFiles | None = None
+        os.makedirs(self.folder, exist_ok=True)
+        fd = os.open(os.path.join(self.folder, HEADER_FILE_NAME), os.O_RDWR | os.O_CREAT)
+        try:
+            if os.fstat(fd).st_size < _HEADER.size:
+                # A new header: nothing written, no segment yet.
+                os.pwrite(fd, _HEADER.pack(0, 0, 0, -1, 0, 0), 0)
+        finally:
+            os.close(fd)
 
     def append(self, record: Interaction) -> None:
-        """Store ``record`` under the next sequence number and pass it to the sinks."""
-        text = encode_record(record)
-        with self._writer.hold() as connection:
-            # One INSERT is one transaction: SQLite's write lock makes the key unique.
-            cursor = connection.execute(
-                "INSERT INTO interactions (record) VALUES (?)", (text,)
-            )
-            record.seq = int(cursor.lastrowid or 0)
-            if record.seq % TRIM_EVERY == 0:
-                connection.execute(
-                    "DELETE FROM interactions WHERE seq <= ?",
-                    (record.seq - self.limit,),
-                )
+        """Store ``record`` under the next sequence number and pass it to the sinks.
 
+        Raise :class:`OSError` if the record cannot be written, such as on a full disk.
+        The number is then not used, and the record counts as dropped.
+        """
+        data = encode_record(record) if self.limit else b""
+        files = self._acquire()
+        try:
+            header = _HEADER.unpack_from(files.map, 0)
+            seq = header[0] + 1
+            if self.limit:
+                self._write(files, header, seq, data)
+            else:
+                _LAST.pack_into(files.map, 0, seq)
+        finally:
+            self._release(files)
+
+        record.seq = seq
         deliver(self.sinks, record)
 
-    def records(self) -> Interactions:
-        rows = self._connection().execute(
-            "SELECT seq, record FROM interactions ORDER BY seq DESC LIMIT ?",
-            (self.limit,),
+    def _write(
+        self, files: _ProcessFiles, values: tuple[int, ...], seq: int, data: bytes
+    ) -> None:
+        # Runs for every request, so the header stays a tuple unless a segment starts.
+        _, cleared, epoch, segment, length, lost = values
+        if (seq - 1) // self.segment_records != segment or files.segment != (
+            epoch,
+            segment,
+        ):
+            header = _Header(*values)
+            new_segment = (seq - 1) // self.segment_records
+            if new_segment != segment:
+                self._start_segment(files, header, new_segment)
+
+            self._open_segment(files, header.epoch, header.segment)
+            segment, length = header.segment, header.segment_bytes
+
+        size = _FRAME.size + len(data)
+        try:
+            written = os.pwritev(
+                files.segment_fd, (_FRAME.pack(seq, len(data)), data), length
+            )
+            if written != size:
+                raise OSError(errno.ENOSPC, f"wrote {written} of {size} bytes")
+        except OSError:
+            last = seq - 1
+            _HEADER.pack_into(
+                files.map, 0, last, cleared, epoch, segment, length, lost + 1
+            )
+            raise
+
+        _HEADER.pack_into(
+            files.map, 0, seq, cleared, epoch, segment, length + size, lost
         )
-        return Interactions(reversed([decode_record(seq, text) for seq, text in rows]))
+
+    def _start_segment(
+        self, files: _ProcessFiles, header: _Header, segment: int
+    ) -> None:
+        if header.segment >= 0:
+            # Cut what a worker that died while writing left past the committed end,
+            # because readers read whole segments but the current one.
+            finished = self._segment_path(header.epoch, header.segment)
+            try:
+                os.truncate(finished, header.segment_bytes)
+            except FileNotFoundError:
+                pass
+
+        stale = segment - self._segments_back - 1
+        for old in range(max(0, stale - 1), stale + 1):
+            _remove(self._segment_path(header.epoch, old))
+
+        header.segment = segment
+        header.segment_bytes = 0
+        _write_header(files, header)
+
+    def _open_segment(self, files: _ProcessFiles, epoch: int, segment: int) -> None:
+        if files.segment_fd >= 0:
+            os.close(files.segment_fd)
+            files.segment_fd = -1
+
+        files.segment_fd = os.open(
+            self._segment_path(epoch, segment), os.O_WRONLY | os.O_CREAT, 0o600
+        )
+        files.segment = (epoch, segment)
+
+    def _segment_path(self, epoch: int, segment: int) -> str:
+        return os.path.join(self.folder, f"{epoch}-{segment}.records")
+
+    def records(self) -> Interactions:
+        """Return new copies of the newest ``limit`` records, oldest first."""
+        if not self.limit:
+            return Interactions([])
+
+        chunks: list[bytes] = []
+        with self._locked() as files:
+            header = _read_header(files)
+            first = max(0, header.segment - self._segments_back)
+            fds: list[tuple[int, int]] = []
+            try:
+                for segment in range(first, header.segment + 1):
+                    path = self._segment_path(header.epoch, segment)
+                    try:
+                        fd = os.open(path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        continue
+
+                    current = segment == header.segment
+                    fds.append((fd, header.segment_bytes if current else -1))
+            except BaseException:
+                for fd, _ in fds:
+                    os.close(fd)
+                raise
+
+        # An open file stays readable after a writer deletes it, and bytes below the
+        # committed length never change, so the reading needs no lock.
+        for fd, length in fds:
+            try:
+                chunks.append(_read_all(fd, length))
+            finally:
+                os.close(fd)
+
+        frames = _split_frames(b"".join(chunks))
+        return Interactions(
+            decode_record(seq, data) for seq, data in frames[-self.limit :]
+        )
 
     @property
     def dropped(self) -> int:
-        """How many records are no longer kept because of the limit."""
-        connection = self._connection()
-        connection.execute("BEGIN")
-        try:
-            (last,) = connection.execute(_LAST_SEQ).fetchone()
-            (stored,) = connection.execute(
-                "SELECT count(*) FROM interactions"
-            ).fetchone()
-            (cleared,) = connection.execute(
-                "SELECT coalesce(max(through), 0) FROM cleared"
-            ).fetchone()
-        finally:
-            connection.execute("COMMIT")
+        """How many records are not kept: past the limit, or failed to be written."""
+        with self._locked() as files:
+            header = _read_header(files)
 
-        return max(0, int(last) - int(cleared) - min(int(stored), self.limit))
+        return max(0, header.last - header.cleared - self.limit) + header.lost
 
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
-        with self._writer.hold() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.execute("DELETE FROM interactions")
-                connection.execute("DELETE FROM cleared")
-                if restart_numbering:
-                    connection.execute(
-                        "DELETE FROM sqlite_sequence WHERE name = 'interactions'"
-                    )
-                else:
-                    connection.execute(f"INSERT INTO cleared (through) {_LAST_SEQ}")
+        with self._locked() as files:
+            header = _read_header(files)
+            old_epoch = header.epoch
+            if restart_numbering:
+                header.last = 0
 
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
+            header.cleared = header.last
+            header.epoch += 1
+            header.segment = -1
+            header.segment_bytes = 0
+            header.lost = 0
+            _write_header(files, header)
+            for name in os.listdir(self.folder):
+                if name.startswith(f"{old_epoch}-"):
+                    _remove(os.path.join(self.folder, name))
 
     def close(self) -> None:
-        """Close this thread's connection; other threads close theirs on exit."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and self._local.pid == os.getpid():
-            connection.close()
-            self._local.connection = None
+        """Close this process's files; the folder and its records stay."""
+        with self._lock:
+            files = self._files
+            self._files = None
+            if files is not None and files.pid == os.getpid():
+                files.close()
 
-        self._writer.close()
+    def _locked(self) -> _HeldLock:
+        return _HeldLock(self)
+
+    def _acquire(self) -> _ProcessFiles:
+        """Take the thread lock, then the ``flock``, and return this process's files.
+
+        Threads of one process share the header's open file, whose ``flock`` they
+        cannot hold against each other, so they take turns on a thread lock first.
+        """
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT_SECONDS):
+            raise _timed_out("another thread of this process")
+
+        try:
+            files = self._files
+            if files is None or files.pid != os.getpid():
+                # Files inherited through fork() are left to the parent to close.
+                files = self._files = _ProcessFiles(self.folder)
+
+            try:
+                fcntl.flock(files.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _wait_for_flock(files.fd, deadline)
+        except BaseException:
+            self._lock.release()
+            raise
+
+        return files
+
+    def _release(self, files: _ProcessFiles) -> None:
+        try:
+            fcntl.flock(files.fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     def __repr__(self) -> str:
-        return f"SqliteJournal({self.path!r}, limit={self.limit})"
+        return f"SharedJournal({self.folder!r}, limit={self.limit})"
+
+
+class _HeldLock:
+    """The journal's locks, held for the length of a ``with`` block."""
+
+    def __init__(self, journal: SharedJournal) -> None:
+        self.journal = journal
+        self.files: _ProcessFiles | None = None
+
+    def __enter__(self) -> _ProcessFiles:
+        self.files = self.journal._acquire()
+        return self.files
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.files is not None:
+            self.journal._release(self.files)
+
+
+def _wait_for_flock(fd: int, deadline: float) -> None:
+    # Without LOCK_NB a stopped process that holds the lock would hang every request.
+    pause = 0.0001
+    while True:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _timed_out("another process") from None
+
+
+def _timed_out(holder: str) -> OSError:
+    return TimeoutError(
+        f"the interaction journal is locked: {holder} held it for more than "
+        f"{LOCK_TIMEOUT_SECONDS} s"
+    )
+
+
+def _read_header(files: _ProcessFiles) -> _Header:
+    return _Header(*_HEADER.unpack_from(files.map, 0))
+
+
+def _write_header(files: _ProcessFiles, header: _Header) -> None:
+    _HEADER.pack_into(
+        files.map,
+        0,
+        header.last,
+        header.cleared,
+        header.epoch,
+        header.segment,
+        header.segment_bytes,
+        header.lost,
+    )
+
+
+def _read_all(fd: int, length: int) -> bytes:
+    """Read ``length`` bytes of ``fd`` from its start, or all of it if ``length`` < 0."""
+    if length < 0:
+        length = os.fstat(fd).st_size
+
+    parts: list[bytes] = []
+    offset = 0
+    while offset < length:
+        part = os.pread(fd, length - offset, offset)
+        if not part:
+            break
+
+        parts.append(part)
+        offset += len(part)
+
+    return b"".join(parts)
+
+
+def _split_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """Return the number and bytes of each record in ``data``, in file order."""
+    frames: list[tuple[int, bytes]] = []
+    offset = 0
+    while offset + _FRAME.size <= len(data):
+        seq, length = _FRAME.unpack_from(data, offset)
+        offset += _FRAME.size
+        frames.append((seq, data[offset : offset + length]))
+        offset += length
+
+    return frames
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

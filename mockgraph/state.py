@@ -183,7 +183,7 @@ def record_interaction(
     """Append the exchange to the journal, logging instead of raising if that fails."""
     try:
         _record(state, environ, exchange)
-    except sqlite3.Error as err:
+    except (sqlite3.Error, OSError) as err:
         # Such as a full disk: one line per request, since every request fails alike.
         logger.error(
             "failed to record interaction of request-id %s: %s",

@@ -132,7 +132,7 @@ def test_run_ratios_and_table():
 
     assert found["throughput vs prism"] == 4.0
     assert found["p99 vs prism"] == 0.1
-    assert found["journal cost, shared SQLite journal"] == pytest.approx(0.2)
+    assert found["journal cost, shared journal"] == pytest.approx(0.2)
     assert "journal cost, 1 worker, in-memory journal" not in found
     assert "| mockgraph | 100 |" in run.markdown(table, found)
 

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from mockgraph import Config, create_app
 from mockgraph.journal import Interaction
-from mockgraph.shared_journal import TRIM_EVERY, SqliteJournal
+from mockgraph import shared_journal
+from mockgraph.shared_journal import HEADER_FILE_NAME, SharedJournal
 
 AUTH = {"Authorization": "Bearer t"}
 
@@ -34,8 +38,8 @@ def make_record(
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> SqliteJournal:
-    return SqliteJournal(tmp_path / "journal.sqlite3", limit=1000)
+def journal(tmp_path: Path) -> SharedJournal:
+    return SharedJournal(tmp_path / "journal", limit=1000)
 
 
 def test_append_numbers_from_one(journal):
@@ -55,17 +59,26 @@ def test_record_round_trips(journal):
 
 def test_second_instance_sees_records(journal, tmp_path):
     journal.append(make_record(path="/a"))
-    other = SqliteJournal(tmp_path / "journal.sqlite3", limit=1000)
+    other = SharedJournal(tmp_path / "journal", limit=1000)
     other.append(make_record(path="/b"))
 
     assert [record.path for record in journal.records()] == ["/a", "/b"]
     assert [record.seq for record in other.records()] == [1, 2]
 
 
-@pytest.mark.parametrize("limit", [0, 1, 5, TRIM_EVERY + 3])
-def test_limit_keeps_newest(tmp_path, limit):
-    journal = SqliteJournal(tmp_path / "journal.sqlite3", limit=limit)
-    total = 2 * TRIM_EVERY + 7
+@pytest.fixture
+def small_segments(monkeypatch):
+    monkeypatch.setattr(shared_journal, "MIN_SEGMENT_RECORDS", 4)
+
+
+def segment_files(folder: str) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name != HEADER_FILE_NAME)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 4, 5, 13, 40])
+def test_limit_keeps_newest(tmp_path, small_segments, limit):
+    journal = SharedJournal(tmp_path / "journal", limit=limit)
+    total = 57
     for index in range(total):
         journal.append(make_record(path=f"/{index}"))
 
@@ -74,7 +87,33 @@ def test_limit_keeps_newest(tmp_path, limit):
     assert [record.seq for record in records] == list(
         range(total - limit + 1, total + 1)
     )
+    assert [record.path for record in records] == [
+        f"/{index}" for index in range(total - limit, total)
+    ]
     assert journal.dropped == total - limit
+
+
+def test_limit_across_full_segments(tmp_path):
+    limit = shared_journal.MIN_SEGMENT_RECORDS + 6
+    journal = SharedJournal(tmp_path / "journal", limit=limit)
+    total = 3 * shared_journal.MIN_SEGMENT_RECORDS + 7
+    for _ in range(total):
+        journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == list(
+        range(total - limit + 1, total + 1)
+    )
+
+
+@pytest.mark.parametrize("limit", [1, 4, 13, 40])
+def test_old_segments_removed(tmp_path, small_segments, limit):
+    journal = SharedJournal(tmp_path / "journal", limit=limit)
+    for _ in range(400):
+        journal.append(make_record())
+
+    kept_segments = -(-limit // journal.segment_records) + 1
+    assert len(segment_files(journal.folder)) <= kept_segments + 1
+    assert len(journal.records()) == limit
 
 
 def test_clear_restarts_numbering(journal):
@@ -89,7 +128,7 @@ def test_clear_restarts_numbering(journal):
 
 @pytest.mark.parametrize("limit", [10, 1000])
 def test_clear_keeping_numbers_drops_nothing(tmp_path, limit):
-    journal = SqliteJournal(tmp_path / "journal.sqlite3", limit=limit)
+    journal = SharedJournal(tmp_path / "journal", limit=limit)
     for _ in range(20):
         journal.append(make_record())
 
@@ -101,7 +140,7 @@ def test_clear_keeping_numbers_drops_nothing(tmp_path, limit):
 
 
 def test_clear_keeping_numbers_then_limit(tmp_path):
-    journal = SqliteJournal(tmp_path / "journal.sqlite3", limit=3)
+    journal = SharedJournal(tmp_path / "journal", limit=3)
     for _ in range(5):
         journal.append(make_record())
 
@@ -134,11 +173,11 @@ def test_failing_sink_keeps_record(journal):
 
 def test_negative_limit_rejected(tmp_path):
     with pytest.raises(ValueError, match="at least 0"):
-        SqliteJournal(tmp_path / "journal.sqlite3", limit=-1)
+        SharedJournal(tmp_path / "journal", limit=-1)
 
 
 def append_many(path: str, worker: int, count: int) -> None:
-    journal = SqliteJournal(path, limit=100_000)
+    journal = SharedJournal(path, limit=100_000)
     for index in range(count):
         journal.append(make_record(path=f"/{worker}/{index}"))
 
@@ -150,7 +189,7 @@ def test_processes_lose_and_duplicate_nothing(journal):
     # Forked children inherit the parent's instance and must open their own connections.
     context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=append_many, args=(journal.path, worker, 200))
+        context.Process(target=append_many, args=(journal.folder, worker, 200))
         for worker in range(3)
     ]
     for process in workers:
@@ -166,7 +205,7 @@ def test_processes_lose_and_duplicate_nothing(journal):
 
 
 def test_app_uses_given_journal(tmp_path):
-    journal = SqliteJournal(tmp_path / "journal.sqlite3")
+    journal = SharedJournal(tmp_path / "journal")
     client = create_app(Config(), journal=journal).test_client()
     client.post(
         "/beta/users/42/profile/skills", json={"displayName": "x"}, headers=AUTH
@@ -176,3 +215,135 @@ def test_app_uses_given_journal(tmp_path):
     assert listed["count"] == 1
     assert listed["value"][0]["status"] == 201
     assert listed["dropped"] == 0
+
+
+def test_clear_removes_segments(tmp_path, small_segments):
+    journal = SharedJournal(tmp_path / "journal", limit=10)
+    for _ in range(30):
+        journal.append(make_record())
+
+    journal.clear()
+
+    assert segment_files(journal.folder) == []
+    assert list(journal.records()) == []
+
+
+def test_threads_lose_and_duplicate_nothing(journal):
+    def append_some(thread: int) -> None:
+        for index in range(100):
+            journal.append(make_record(path=f"/{thread}/{index}"))
+
+    threads = [threading.Thread(target=append_some, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+
+    for thread in threads:
+        thread.join(timeout=60)
+
+    records = journal.records()
+    assert [record.seq for record in records] == list(range(1, 801))
+    assert len({record.path for record in records}) == 800
+
+
+def test_bytes_past_committed_end_ignored(tmp_path, small_segments):
+    # A worker killed inside its write leaves a partial line past the committed end.
+    journal = SharedJournal(tmp_path / "journal", limit=100)
+    for index in range(3):
+        journal.append(make_record(path=f"/{index}"))
+
+    (segment,) = segment_files(journal.folder)
+    with open(os.path.join(journal.folder, segment), "ab") as file:
+        file.write(b'4 {"method": "POST", "pa' * 20)
+
+    assert [record.path for record in journal.records()] == ["/0", "/1", "/2"]
+
+    for index in range(3, 12):
+        journal.append(make_record(path=f"/{index}"))
+
+    assert [record.path for record in journal.records()] == [
+        f"/{index}" for index in range(12)
+    ]
+
+
+def test_failed_write_counts_as_dropped(journal, monkeypatch):
+    journal.append(make_record(path="/a"))
+
+    def full_disk(fd: int, buffers: list[bytes], offset: int) -> int:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(shared_journal.os, "pwritev", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            journal.append(make_record(path="/lost"))
+
+    journal.append(make_record(path="/b"))
+
+    assert [record.path for record in journal.records()] == ["/a", "/b"]
+    assert [record.seq for record in journal.records()] == [1, 2]
+    assert journal.dropped == 1
+
+
+def test_short_write_not_committed(journal, monkeypatch):
+    real_pwrite = os.pwrite
+
+    def short(fd: int, buffers: list[bytes], offset: int) -> int:
+        return real_pwrite(fd, b"".join(buffers)[:10], offset)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(shared_journal.os, "pwritev", short)
+        with pytest.raises(OSError, match="wrote 10 of"):
+            journal.append(make_record(path="/lost"))
+
+    journal.append(make_record(path="/kept"))
+
+    assert [record.path for record in journal.records()] == ["/kept"]
+    assert journal.dropped == 1
+
+
+def hold_lock(folder: str, locked, release) -> None:
+    fd = os.open(os.path.join(folder, HEADER_FILE_NAME), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    locked.set()
+    release.wait(30)
+
+
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+def test_held_lock_times_out(journal, monkeypatch):
+    monkeypatch.setattr(shared_journal, "LOCK_TIMEOUT_SECONDS", 0.2)
+    context = multiprocessing.get_context("fork")
+    locked, release = context.Event(), context.Event()
+    holder = context.Process(target=hold_lock, args=(journal.folder, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with pytest.raises(TimeoutError, match="journal is locked: another process"):
+            journal.append(make_record())
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == [1]
+
+
+def test_numbering_without_kept_records(tmp_path):
+    journal = SharedJournal(tmp_path / "journal", limit=0)
+    seen: list[int] = []
+    journal.sinks.append(lambda record: seen.append(record.seq))
+    for _ in range(3):
+        journal.append(make_record())
+
+    assert seen == [1, 2, 3]
+    assert segment_files(journal.folder) == []
+    assert journal.dropped == 3
+
+
+def test_closed_journal_reopens(journal):
+    journal.append(make_record())
+    journal.close()
+    journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == [1, 2]
