@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from .app import get_state
+from .app import error_response, get_state
 from .dumps import read_dump
 from .errors import GraphError
 from .http import json_response, parse_json_object, read_body
@@ -17,6 +17,20 @@ logger = logging.getLogger(__name__)
 MAX_DUMP_BYTES = 64 * 1024 * 1024
 
 blueprint = Blueprint("mockgraph_admin", __name__)
+
+
+@blueprint.errorhandler(TimeoutError)
+def journal_locked(error: TimeoutError) -> Response:
+    """Respond 503 when the journal shared by several workers stays locked."""
+    logger.warning("admin request failed: %s", error)
+    return error_response(
+        GraphError(
+            503,
+            "serviceNotAvailable",
+            f"The interaction journal is not available: {error}. Retry the request.",
+            headers={"Retry-After": "1"},
+        )
+    )
 
 
 @blueprint.get("/health")

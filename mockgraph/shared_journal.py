@@ -16,10 +16,11 @@ written.
 
 Each segment contains a fixed number of records. When a writer starts a new segment,
 it deletes the segments that contain only records past the limit, so the folder keeps
-about ``limit`` records plus one segment.
+at most about ``limit`` records plus two segments.
 
-The files are scratch space for one server run. Nothing is flushed to disk, so records
-survive a crashed worker but not a crash of the whole machine.
+The files are scratch space for one server run, never flushed to disk. A worker that
+dies while it writes leaves at most a partial record past the committed length, which
+readers skip and the next writer overwrites.
 """
 
 from __future__ import annotations
@@ -31,25 +32,28 @@ import os
 import struct
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
 from .journal import Interaction, Interactions, decode_record, deliver, encode_record
 
 HEADER_FILE_NAME = "header"
-# The header's six fields. The first two are the last number given out and the last
+# The header's seven fields. The first two are the last number given out and the last
 # number cleared without restarting the numbering. Then come the clear count, which is
 # part of each segment's file name, the current segment and its committed length in
-# bytes. The last is the count of records that failed to be written.
-_HEADER = struct.Struct("<qqqqqq")
+# bytes, and the count of records that failed to be written. The last is the number of
+# records per segment, fixed when the folder is created.
+_HEADER = struct.Struct("<qqqqqqq")
 # The header's first field alone.
 _LAST = struct.Struct("<q")
 # How long a writer or reader waits for the lock before failing, in seconds.
 LOCK_TIMEOUT_SECONDS = 5.0
 # Each record's number and length in bytes, in front of its bytes.
 _FRAME = struct.Struct("<qI")
-# Records per segment: at least this many, and at least an eighth of the limit.
-MIN_SEGMENT_RECORDS = 1024
+# Records per segment: at least this many, and at least an eighth of the limit. Small
+# segments keep the folder near the limit when records are large.
+MIN_SEGMENT_RECORDS = 16
 
 
 @dataclass
@@ -60,6 +64,7 @@ class _Header:
     segment: int
     segment_bytes: int
     lost: int
+    segment_records: int
 
 
 class _ProcessFiles:
@@ -101,19 +106,37 @@ class SharedJournal:
         self.folder = os.fspath(folder)
         self.limit = limit
         self.sinks: list[Callable[[Interaction], None]] = []
-        self.segment_records = max(MIN_SEGMENT_RECORDS, -(-limit // 8))
-        # Segments before the current one that can hold one of the newest records.
-        self._segments_back = -(-limit // self.segment_records)
         self._lock = threading.Lock()
         self._files: _ProcessFiles | None = None
-        os.makedirs(self.folder, exist_ok=True)
-        fd = os.open(os.path.join(self.folder, HEADER_FILE_NAME), os.O_RDWR | os.O_CREAT)
+        # Records that were not written because the lock stayed taken, not yet added
+        # to the header's count of lost records.
+        self._unwritten = 0
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        self.segment_records = self._open_header(max(MIN_SEGMENT_RECORDS, -(-limit // 8)))
+        # Segments before the current one that can hold one of the newest records.
+        self._segments_back = -(-limit // self.segment_records)
+        _after_fork_in_child(self)
+
+    def _open_header(self, segment_records: int) -> int:
+        """Create the header if it is missing; return the folder's records per segment."""
+        path = os.path.join(self.folder, HEADER_FILE_NAME)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size < _HEADER.size:
                 # A new header: nothing written, no segment yet.
-                os.pwrite(fd, _HEADER.pack(0, 0, 0, -1, 0, 0), 0)
+                os.pwrite(fd, _HEADER.pack(0, 0, 0, -1, 0, 0, segment_records), 0)
+                return segment_records
+
+            # A folder keeps its segment size, whatever limit later instances have.
+            return _HEADER.unpack(os.pread(fd, _HEADER.size, 0))[6] or segment_records
         finally:
             os.close(fd)
+
+    def _reset_after_fork(self) -> None:
+        # A thread of the parent may have held the lock at fork(), and no thread of the
+        # child will release it.
+        self._lock = threading.Lock()
+        self._unwritten = 0
 
     def append(self, record: Interaction) -> None:
         """Store ``record`` under the next sequence number and pass it to the sinks.
@@ -122,25 +145,41 @@ class SharedJournal:
         The number is then not used, and the record counts as dropped.
         """
         data = encode_record(record) if self.limit else b""
-        files = self._acquire()
         try:
+            files = self._acquire()
+        except TimeoutError:
+            self._unwritten += 1
+            raise
+
+        try:
+            if self._unwritten:
+                self._count_unwritten(files)
+
             header = _HEADER.unpack_from(files.map, 0)
             seq = header[0] + 1
             if self.limit:
                 self._write(files, header, seq, data)
             else:
                 _LAST.pack_into(files.map, 0, seq)
+
+            record.seq = seq
+            # Inside the lock, so that sinks such as a JSON Lines file that every
+            # worker appends to get the records in numbering order.
+            deliver(self.sinks, record)
         finally:
             self._release(files)
 
-        record.seq = seq
-        deliver(self.sinks, record)
+    def _count_unwritten(self, files: _ProcessFiles) -> None:
+        header = _read_header(files)
+        header.lost += self._unwritten
+        self._unwritten = 0
+        _write_header(files, header)
 
     def _write(
         self, files: _ProcessFiles, values: tuple[int, ...], seq: int, data: bytes
     ) -> None:
         # Runs for every request, so the header stays a tuple unless a segment starts.
-        _, cleared, epoch, segment, length, lost = values
+        _, cleared, epoch, segment, length, lost, segment_records = values
         if (seq - 1) // self.segment_records != segment or files.segment != (
             epoch,
             segment,
@@ -163,12 +202,28 @@ class SharedJournal:
         except OSError:
             last = seq - 1
             _HEADER.pack_into(
-                files.map, 0, last, cleared, epoch, segment, length, lost + 1
+                files.map,
+                0,
+                last,
+                cleared,
+                epoch,
+                segment,
+                length,
+                lost + 1,
+                segment_records,
             )
             raise
 
         _HEADER.pack_into(
-            files.map, 0, seq, cleared, epoch, segment, length + size, lost
+            files.map,
+            0,
+            seq,
+            cleared,
+            epoch,
+            segment,
+            length + size,
+            lost,
+            segment_records,
         )
 
     def _start_segment(
@@ -248,7 +303,8 @@ class SharedJournal:
         with self._locked() as files:
             header = _read_header(files)
 
-        return max(0, header.last - header.cleared - self.limit) + header.lost
+        lost = header.lost + self._unwritten
+        return max(0, header.last - header.cleared - self.limit) + lost
 
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
@@ -263,6 +319,7 @@ class SharedJournal:
             header.segment = -1
             header.segment_bytes = 0
             header.lost = 0
+            self._unwritten = 0
             _write_header(files, header)
             for name in os.listdir(self.folder):
                 if name.startswith(f"{old_epoch}-"):
@@ -347,9 +404,20 @@ def _wait_for_flock(fd: int, deadline: float) -> None:
 
 def _timed_out(holder: str) -> OSError:
     return TimeoutError(
-        f"the interaction journal is locked: {holder} held it for more than "
-        f"{LOCK_TIMEOUT_SECONDS} s"
+        f"the interaction journal stayed locked by {holder} for more than "
+        f"{LOCK_TIMEOUT_SECONDS} s; a stopped or stalled process may hold it"
     )
+
+
+def _after_fork_in_child(journal: SharedJournal) -> None:
+    reference = weakref.ref(journal)
+
+    def reset() -> None:
+        instance = reference()
+        if instance is not None:
+            instance._reset_after_fork()
+
+    os.register_at_fork(after_in_child=reset)
 
 
 def _read_header(files: _ProcessFiles) -> _Header:
@@ -366,6 +434,7 @@ def _write_header(files: _ProcessFiles, header: _Header) -> None:
         header.segment,
         header.segment_bytes,
         header.lost,
+        header.segment_records,
     )
 
 

@@ -246,7 +246,7 @@ def test_threads_lose_and_duplicate_nothing(journal):
 
 
 def test_bytes_past_committed_end_ignored(tmp_path, small_segments):
-    # A worker killed inside its write leaves a partial line past the committed end.
+    # A worker killed inside its write leaves a partial record past the committed end.
     journal = SharedJournal(tmp_path / "journal", limit=100)
     for index in range(3):
         journal.append(make_record(path=f"/{index}"))
@@ -318,7 +318,7 @@ def test_held_lock_times_out(journal, monkeypatch):
     holder.start()
     try:
         assert locked.wait(30)
-        with pytest.raises(TimeoutError, match="journal is locked: another process"):
+        with pytest.raises(TimeoutError, match="stayed locked by another process"):
             journal.append(make_record())
     finally:
         release.set()
@@ -327,6 +327,7 @@ def test_held_lock_times_out(journal, monkeypatch):
     journal.append(make_record())
 
     assert [record.seq for record in journal.records()] == [1]
+    assert journal.dropped == 1
 
 
 def test_numbering_without_kept_records(tmp_path):
@@ -347,3 +348,78 @@ def test_closed_journal_reopens(journal):
     journal.append(make_record())
 
     assert [record.seq for record in journal.records()] == [1, 2]
+
+
+def append_once(journal: SharedJournal) -> None:
+    journal.append(make_record(path="/child"))
+    os._exit(0)
+
+
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+def test_fork_while_thread_holds_lock(journal):
+    context = multiprocessing.get_context("fork")
+    # The parent holds the thread lock and the flock while the child is forked.
+    with journal._locked():
+        child = context.Process(target=append_once, args=(journal,))
+        child.start()
+
+    child.join(timeout=30)
+
+    assert child.exitcode == 0
+    assert [record.path for record in journal.records()] == ["/child"]
+
+
+def test_reopened_folder_keeps_segment_size(tmp_path, small_segments):
+    first = SharedJournal(tmp_path / "journal", limit=5)
+    for index in range(30):
+        first.append(make_record(path=f"/{index}"))
+
+    first.close()
+    second = SharedJournal(tmp_path / "journal", limit=40)
+    for index in range(30, 60):
+        second.append(make_record(path=f"/{index}"))
+
+    assert second.segment_records == first.segment_records
+    assert [record.seq for record in second.records()][-30:] == list(range(31, 61))
+    assert second.records()[-1].path == "/59"
+
+
+def test_header_readable_by_owner_only(journal):
+    mode = os.stat(os.path.join(journal.folder, HEADER_FILE_NAME)).st_mode
+
+    assert mode & 0o077 == 0
+
+
+def test_sinks_get_records_in_order(journal):
+    seen: list[int] = []
+    journal.sinks.append(lambda record: seen.append(record.seq))
+
+    def append_some() -> None:
+        for _ in range(100):
+            journal.append(make_record())
+
+    threads = [threading.Thread(target=append_some) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert seen == list(range(1, 401))
+
+
+def test_admin_responds_503_when_locked(tmp_path, monkeypatch):
+    monkeypatch.setattr(shared_journal, "LOCK_TIMEOUT_SECONDS", 0.1)
+    journal = SharedJournal(tmp_path / "journal")
+    client = create_app(Config(), journal=journal).test_client()
+    holder = threading.Thread(target=journal._locked().__enter__)
+    holder.start()
+    holder.join(timeout=30)
+
+    response = client.get("/_mockgraph/interactions")
+
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "serviceNotAvailable"
+    assert "stayed locked" in response.get_json()["error"]["message"]
