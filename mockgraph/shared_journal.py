@@ -33,8 +33,9 @@ import struct
 import threading
 import time
 import weakref
-from dataclasses import dataclass
-from typing import Callable
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass
+from typing import Callable, Iterator
 
 from .journal import Interaction, Interactions, decode_record, deliver, encode_record
 
@@ -180,14 +181,11 @@ class SharedJournal:
     ) -> None:
         # Runs for every request, so the header stays a tuple unless a segment starts.
         _, cleared, epoch, segment, length, lost, segment_records = values
-        if (seq - 1) // self.segment_records != segment or files.segment != (
-            epoch,
-            segment,
-        ):
+        needed = (seq - 1) // segment_records
+        if needed != segment or files.segment != (epoch, segment):
             header = _Header(*values)
-            new_segment = (seq - 1) // self.segment_records
-            if new_segment != segment:
-                self._start_segment(files, header, new_segment)
+            if needed != segment:
+                self._start_segment(files, header, needed)
 
             self._open_segment(files, header.epoch, header.segment)
             segment, length = header.segment, header.segment_bytes
@@ -200,31 +198,13 @@ class SharedJournal:
             if written != size:
                 raise OSError(errno.ENOSPC, f"wrote {written} of {size} bytes")
         except OSError:
-            last = seq - 1
-            _HEADER.pack_into(
-                files.map,
-                0,
-                last,
-                cleared,
-                epoch,
-                segment,
-                length,
-                lost + 1,
-                segment_records,
-            )
+            # The number stays unused and the committed length unchanged.
+            fields = (seq - 1, cleared, epoch, segment, length, lost + 1)
+            _HEADER.pack_into(files.map, 0, *fields, segment_records)
             raise
 
-        _HEADER.pack_into(
-            files.map,
-            0,
-            seq,
-            cleared,
-            epoch,
-            segment,
-            length + size,
-            lost,
-            segment_records,
-        )
+        fields = (seq, cleared, epoch, segment, length + size, lost)
+        _HEADER.pack_into(files.map, 0, *fields, segment_records)
 
     def _start_segment(
         self, files: _ProcessFiles, header: _Header, segment: int
@@ -333,8 +313,13 @@ class SharedJournal:
             if files is not None and files.pid == os.getpid():
                 files.close()
 
-    def _locked(self) -> _HeldLock:
-        return _HeldLock(self)
+    @contextmanager
+    def _locked(self) -> Iterator[_ProcessFiles]:
+        files = self._acquire()
+        try:
+            yield files
+        finally:
+            self._release(files)
 
     def _acquire(self) -> _ProcessFiles:
         """Take the thread lock, then the ``flock``, and return this process's files.
@@ -370,22 +355,6 @@ class SharedJournal:
 
     def __repr__(self) -> str:
         return f"SharedJournal({self.folder!r}, limit={self.limit})"
-
-
-class _HeldLock:
-    """The journal's locks, held for the length of a ``with`` block."""
-
-    def __init__(self, journal: SharedJournal) -> None:
-        self.journal = journal
-        self.files: _ProcessFiles | None = None
-
-    def __enter__(self) -> _ProcessFiles:
-        self.files = self.journal._acquire()
-        return self.files
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.files is not None:
-            self.journal._release(self.files)
 
 
 def _wait_for_flock(fd: int, deadline: float) -> None:
@@ -425,17 +394,7 @@ def _read_header(files: _ProcessFiles) -> _Header:
 
 
 def _write_header(files: _ProcessFiles, header: _Header) -> None:
-    _HEADER.pack_into(
-        files.map,
-        0,
-        header.last,
-        header.cleared,
-        header.epoch,
-        header.segment,
-        header.segment_bytes,
-        header.lost,
-        header.segment_records,
-    )
+    _HEADER.pack_into(files.map, 0, *astuple(header))
 
 
 def _read_all(fd: int, length: int) -> bytes:

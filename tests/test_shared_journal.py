@@ -414,7 +414,7 @@ def test_admin_responds_503_when_locked(tmp_path, monkeypatch):
     monkeypatch.setattr(shared_journal, "LOCK_TIMEOUT_SECONDS", 0.1)
     journal = SharedJournal(tmp_path / "journal")
     client = create_app(Config(), journal=journal).test_client()
-    holder = threading.Thread(target=journal._locked().__enter__)
+    holder = threading.Thread(target=journal._acquire)
     holder.start()
     holder.join(timeout=30)
 
