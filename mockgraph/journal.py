@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import itertools
 import json
@@ -11,6 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any, Protocol
 from urllib.parse import unquote_plus, urlsplit
@@ -223,6 +225,39 @@ class Interactions(Sequence[Interaction]):
         return Interactions(record for record in self._records if not record.valid)
 
 
+@dataclass
+class Exchange:
+    """The parts of one request and its response that the journal records.
+
+    The request's headers, path and query come from its WSGI environ.
+    """
+
+    method: str
+    path: str
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    operation: str
+    started: float
+    request_id: str
+    raw_body: bytes | None = None
+    body_truncated: bool = False
+    user: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fault: dict[str, Any] | None = None
+    #: The response body as the JSON bytes sent, which the journal then keeps instead
+    #: of ``response_body``, and decodes only when the record is read.
+    response_json: bytes | None = None
+
+
+# The first value of each encoded record says what the others are: the fields of an
+# Interaction but seq (encode_record), or an exchange and parts of its environ
+# (encode_exchange).
+_INTERACTION_FORM = 0
+_EXCHANGE_FORM = 1
+
+
 def encode_record(record: Interaction) -> bytes:
     """Serialise every field of ``record`` but ``seq`` with :mod:`marshal`.
 
@@ -230,19 +265,123 @@ def encode_record(record: Interaction) -> bytes:
     because every request is recorded. The bytes are only read back by the same
     Python version, within one server run.
     """
-    values = _fields_but_seq(record)
+    return _dumps((_INTERACTION_FORM, *_fields_but_seq(record)))
+
+
+def encode_exchange(
+    environ: dict[str, Any], exchange: Exchange, now: float, duration_ms: float
+) -> bytes:
+    """Serialise the record of a request, for :func:`decode_record` to rebuild.
+
+    This runs for every request, so it stores values as they come, such as the time
+    as a float and the bodies as bytes. Converting them waits until the record is
+    read, which happens far less often. Credentials are redacted here, so they are
+    never stored.
+
+    :param now: the time of the request, as :func:`time.time` gives it.
+    """
+    return _dumps(
+        (
+            _EXCHANGE_FORM,
+            now,
+            exchange.method,
+            exchange.path,
+            environ.get("mockgraph.raw_path"),
+            redact_query(environ.get("QUERY_STRING", "")),
+            request_headers(environ),
+            exchange.raw_body,
+            exchange.body_truncated,
+            exchange.status,
+            exchange.response_headers,
+            exchange.response_json,
+            None if exchange.response_json is not None else exchange.response_body,
+            exchange.operation,
+            duration_ms,
+            exchange.user,
+            exchange.errors,
+            exchange.warnings,
+            exchange.fault,
+        )
+    )
+
+
+def _dumps(values: tuple[Any, ...]) -> bytes:
     try:
         return marshal.dumps(values)
     except ValueError:
         # A value that marshal cannot store, such as a datetime: keep its JSON form.
         return marshal.dumps(
-            tuple(json.loads(json.dumps(values, ensure_ascii=False, default=str)))
+            tuple(
+                value if isinstance(value, bytes) else _json_copy(value)
+                for value in values
+            )
         )
 
 
+def _json_copy(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
 def decode_record(seq: int, data: bytes) -> Interaction:
-    """Rebuild the record that :func:`encode_record` wrote, numbered ``seq``."""
-    return Interaction(seq, *marshal.loads(data))
+    """Rebuild a record from :func:`encode_exchange` or :func:`encode_record`."""
+    values = marshal.loads(data)
+    if values[0] == _INTERACTION_FORM:
+        return Interaction(seq, *values[1:])
+
+    (
+        _,
+        now,
+        method,
+        path,
+        raw_path,
+        query,
+        headers,
+        raw_body,
+        body_truncated,
+        status,
+        response_headers,
+        response_json,
+        response_body,
+        operation,
+        duration_ms,
+        user,
+        errors,
+        warnings,
+        fault,
+    ) = values
+    text: str | None = None
+    encoded: str | None = None
+    if raw_body is not None:
+        try:
+            text = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            encoded = base64.b64encode(raw_body).decode("ascii")
+
+    return Interaction(
+        seq=seq,
+        time=datetime.fromtimestamp(now, timezone.utc).isoformat(
+            timespec="microseconds"
+        ),
+        method=method,
+        path=path,
+        raw_path=raw_path,
+        query=query,
+        headers=headers,
+        body=text,
+        body_base64=encoded,
+        body_truncated=body_truncated,
+        status=status,
+        response_headers=response_headers,
+        response_body=(
+            json.loads(response_json) if response_json is not None else response_body
+        ),
+        operation=operation,
+        duration_ms=duration_ms,
+        user=user,
+        errors=errors,
+        warnings=warnings,
+        fault=fault,
+    )
 
 
 _fields_but_seq = attrgetter(
@@ -263,8 +402,30 @@ def deliver(
             )
 
 
+def pass_on(
+    sinks: Iterable[Callable[[Interaction], None]],
+    seq: int,
+    data: bytes,
+    record: Interaction | None,
+) -> None:
+    """Number ``record`` ``seq`` and pass it to the sinks.
+
+    With ``record`` None, the sinks get the record decoded from ``data``, which is
+    decoded only if there is a sink.
+    """
+    if record is None:
+        if not sinks:
+            return
+
+        record = decode_record(seq, data)
+    else:
+        record.seq = seq
+
+    deliver(sinks, record)
+
+
 class JournalBackend(Protocol):
-    """The interface of a journal: :class:`Journal`, or the SQLite one for workers."""
+    """The interface of a journal: :class:`Journal`, or the shared one for workers."""
 
     limit: int
     sinks: list[Callable[[Interaction], None]]
@@ -273,6 +434,8 @@ class JournalBackend(Protocol):
     def dropped(self) -> int: ...
 
     def append(self, record: Interaction) -> None: ...
+
+    def append_encoded(self, data: bytes) -> None: ...
 
     def records(self) -> Interactions: ...
 
@@ -285,10 +448,11 @@ class Journal:
     A limit of 0 keeps none; the application then records nothing at all unless a sink
     is attached.
 
-    Records are kept as bytes from :func:`encode_record`, and :meth:`records` rebuilds
-    new objects from them on every call. The bytes take less memory than the objects,
-    and the garbage collector does not traverse them: with 10,000 records
-    kept as objects, full collections doubled the server's p99 latency under load.
+    Records are kept as bytes from :func:`encode_exchange` or :func:`encode_record`,
+    and :meth:`records` rebuilds new objects from them on every call. The bytes take
+    less memory than the objects, and the garbage collector does not traverse them:
+    with 10,000 records kept as objects, full collections doubled the server's p99
+    latency under load.
     """
 
     def __init__(self, limit: int = 10_000) -> None:
@@ -304,15 +468,21 @@ class Journal:
 
     def append(self, record: Interaction) -> None:
         """Number ``record`` with the next sequence number and keep a copy of it."""
-        data = encode_record(record) if self.limit else b""
+        self._keep(encode_record(record) if self.limit else b"", record)
+
+    def append_encoded(self, data: bytes) -> None:
+        """Number and keep a record encoded by :func:`encode_exchange`."""
+        self._keep(data, None)
+
+    def _keep(self, data: bytes, record: Interaction | None) -> None:
         with self._lock:
-            record.seq = next(self._sequence)
+            seq = next(self._sequence)
             if len(self._records) == self.limit:
                 self.dropped += 1
 
-            self._records.append((record.seq, data))
+            self._records.append((seq, data))
             # Inside the lock, so sinks such as a JSON Lines file see records in order.
-            deliver(self.sinks, record)
+            pass_on(self.sinks, seq, data, record)
 
     def records(self) -> Interactions:
         """Return new copies of the kept records, oldest first."""

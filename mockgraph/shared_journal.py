@@ -5,14 +5,14 @@ to the same files, so ``/_mockgraph/interactions`` lists every request whichever
 handled it.
 
 The folder contains a small header, which every process maps into memory, and segment
-files of records. Each record is its number and length, then the bytes of
-:func:`mockgraph.journal.encode_record`. A writer holds an exclusive ``flock`` on the
-header while it reads the last number, writes its record with one ``pwritev`` at the
-end of the committed bytes, and stores the new number and length. So no two records
-share a number, none is lost, and the file order is the numbering order. A reader
-takes the lock only to read the header and open the segments it needs. It reads no
-further than the committed length, so it never reads a record that is still being
-written.
+files of records. Each record is its number and length, then its bytes from
+:func:`mockgraph.journal.encode_exchange` or :func:`~mockgraph.journal.encode_record`.
+A writer holds an exclusive ``flock`` on the header while it reads the last number,
+writes its record with one ``pwritev`` at the end of the committed bytes, and stores
+the new number and length. So no two records share a number, none is lost, and the
+file order is the numbering order. A reader takes the lock only to read the header and
+open the segments it needs. It reads no further than the committed length, so it never
+reads a record that is still being written.
 
 Each segment contains a fixed number of records. When a writer starts a new segment,
 it deletes the segments that contain only records past the limit, so the folder keeps
@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from typing import Callable, Iterator
 
-from .journal import Interaction, Interactions, decode_record, deliver, encode_record
+from .journal import Interaction, Interactions, decode_record, encode_record, pass_on
 
 HEADER_FILE_NAME = "header"
 # The header's seven fields. The first two are the last number given out and the last
@@ -113,7 +113,9 @@ class SharedJournal:
         # to the header's count of lost records.
         self._unwritten = 0
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
-        self.segment_records = self._open_header(max(MIN_SEGMENT_RECORDS, -(-limit // 8)))
+        self.segment_records = self._open_header(
+            max(MIN_SEGMENT_RECORDS, -(-limit // 8))
+        )
         # Segments before the current one that can hold one of the newest records.
         self._segments_back = -(-limit // self.segment_records)
         _after_fork_in_child(self)
@@ -145,7 +147,16 @@ class SharedJournal:
         Raise :class:`OSError` if the record cannot be written, such as on a full disk.
         The number is then not used, and the record counts as dropped.
         """
-        data = encode_record(record) if self.limit else b""
+        self._append(encode_record(record) if self.limit else b"", record)
+
+    def append_encoded(self, data: bytes) -> None:
+        """Store a record encoded by :func:`mockgraph.journal.encode_exchange`.
+
+        It fails as :meth:`append` does.
+        """
+        self._append(data, None)
+
+    def _append(self, data: bytes, record: Interaction | None) -> None:
         try:
             files = self._acquire()
         except TimeoutError:
@@ -163,10 +174,9 @@ class SharedJournal:
             else:
                 _LAST.pack_into(files.map, 0, seq)
 
-            record.seq = seq
             # Inside the lock, so that sinks such as a JSON Lines file that every
             # worker appends to get the records in numbering order.
-            deliver(self.sinks, record)
+            pass_on(self.sinks, seq, data, record)
         finally:
             self._release(files)
 

@@ -6,27 +6,19 @@ handle a create before the Flask application exists (see :mod:`mockgraph.serving
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .fakedata import Fabricator
 from .faults import FaultSet
-from .journal import (
-    Interaction,
-    Journal,
-    JournalBackend,
-    redact_query,
-    request_headers,
-)
+from .journal import Exchange, Journal, JournalBackend, encode_exchange
 from .jsonl import JsonLinesWriter
 from .store import SkillStore, open_store
 from .throttle import Throttle
@@ -154,29 +146,6 @@ class NormalizePath:
         return self.wsgi_app(environ, start_response)
 
 
-@dataclass
-class Exchange:
-    """The parts of one request and its response that the journal records.
-
-    The request's headers, path and query come from its WSGI environ.
-    """
-
-    method: str
-    path: str
-    status: int
-    response_headers: dict[str, str]
-    response_body: Any
-    operation: str
-    started: float
-    request_id: str
-    raw_body: bytes | None = None
-    body_truncated: bool = False
-    user: str | None = None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    fault: dict[str, Any] | None = None
-
-
 def record_interaction(
     state: MockGraphState, environ: dict[str, Any], exchange: Exchange
 ) -> None:
@@ -197,46 +166,18 @@ def record_interaction(
 
 
 def _record(state: MockGraphState, environ: dict[str, Any], exchange: Exchange) -> None:
-    text: str | None = None
-    encoded: str | None = None
-    raw_body = exchange.raw_body
-    if raw_body is not None:
-        try:
-            text = raw_body.decode("utf-8")
-        except UnicodeDecodeError:
-            encoded = base64.b64encode(raw_body).decode("ascii")
-
-    duration_ms = (time.perf_counter() - exchange.started) * 1000
-    record = Interaction(
-        seq=0,
-        time=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-        method=exchange.method,
-        path=exchange.path,
-        raw_path=environ.get("mockgraph.raw_path"),
-        query=redact_query(environ.get("QUERY_STRING", "")),
-        headers=request_headers(environ),
-        body=text,
-        body_base64=encoded,
-        body_truncated=exchange.body_truncated,
-        status=exchange.status,
-        response_headers=exchange.response_headers,
-        response_body=exchange.response_body,
-        operation=exchange.operation,
-        duration_ms=round(duration_ms, 3),
-        user=exchange.user,
-        errors=exchange.errors,
-        warnings=exchange.warnings,
-        fault=exchange.fault,
+    duration_ms = round((time.perf_counter() - exchange.started) * 1000, 3)
+    state.journal.append_encoded(
+        encode_exchange(environ, exchange, time.time(), duration_ms)
     )
-    state.journal.append(record)
 
     if access_logger.isEnabledFor(logging.INFO):
         access_logger.info(
             "%s %s %s %s %.1fms request-id=%s",
-            record.method,
-            record.path,
-            record.status,
-            record.operation,
-            record.duration_ms,
+            exchange.method,
+            exchange.path,
+            exchange.status,
+            exchange.operation,
+            duration_ms,
             exchange.request_id,
         )

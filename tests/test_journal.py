@@ -7,7 +7,14 @@ from datetime import datetime, timezone
 import pytest
 
 from mockgraph import Config, create_app
-from mockgraph.journal import Interaction, Journal, path_matches
+from mockgraph.journal import (
+    Exchange,
+    Interaction,
+    Journal,
+    decode_record,
+    encode_exchange,
+    path_matches,
+)
 
 
 def make_record(**changes) -> Interaction:
@@ -113,6 +120,116 @@ def test_journal_keeps_json_form_of_other_values():
 
     stored = journal.records()[0]
     assert stored.response_body == {"when": "2024-01-02 00:00:00+00:00"}
+
+
+def exchange_environ(**changes) -> dict:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/beta/users/42/profile/skills",
+        "QUERY_STRING": "a=1&access_token=s3cret",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "2",
+        "HTTP_AUTHORIZATION": "Bearer s3cret",
+        "HTTP_CLIENT_REQUEST_ID": "c-1",
+        "mockgraph.raw_path": "/beta//users/42/profile/skills/",
+        "wsgi.input": object(),
+    }
+    environ.update(changes)
+    return environ
+
+
+def make_exchange(**changes) -> Exchange:
+    fields = {
+        "method": "POST",
+        "path": "/beta/users/42/profile/skills",
+        "status": 201,
+        "response_headers": {"request-id": "r-1"},
+        "response_body": None,
+        "response_json": '{"id": "1", "categories": ["a"], "é": null}'.encode(),
+        "operation": "createSkill",
+        "started": 0.0,
+        "request_id": "r-1",
+        "raw_body": '{"displayName": "Ünïcode"}'.encode(),
+        "user": "42",
+        "warnings": ["w"],
+    }
+    fields.update(changes)
+    return Exchange(**fields)
+
+
+def test_exchange_decodes_to_interaction():
+    now = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc).timestamp()
+    data = encode_exchange(exchange_environ(), make_exchange(), now, 1.25)
+
+    assert decode_record(7, data) == Interaction(
+        seq=7,
+        time="2026-01-02T03:04:05.678901+00:00",
+        method="POST",
+        path="/beta/users/42/profile/skills",
+        raw_path="/beta//users/42/profile/skills/",
+        query="a=1&access_token=[redacted]",
+        headers={
+            "Content-Type": "application/json",
+            "Content-Length": "2",
+            "Authorization": "Bearer [redacted]",
+            "Client-Request-Id": "c-1",
+        },
+        body='{"displayName": "Ünïcode"}',
+        status=201,
+        response_headers={"request-id": "r-1"},
+        response_body={"id": "1", "categories": ["a"], "é": None},
+        operation="createSkill",
+        duration_ms=1.25,
+        user="42",
+        warnings=["w"],
+    )
+
+
+def test_exchange_keeps_no_credentials():
+    data = encode_exchange(exchange_environ(), make_exchange(), 0.0, 1.0)
+
+    assert b"s3cret" not in data
+
+
+def test_exchange_with_body_that_is_not_utf8():
+    exchange = make_exchange(raw_body=b"\xff\xfe{", response_json=None)
+    exchange.response_body = {"error": {"code": "BadRequest"}}
+    record = decode_record(1, encode_exchange(exchange_environ(), exchange, 0.0, 1.0))
+
+    assert record.body is None
+    assert record.body_base64 == "//57"
+    assert record.response_body == {"error": {"code": "BadRequest"}}
+    assert record.time == "1970-01-01T00:00:00.000000+00:00"
+
+
+def test_exchange_keeps_json_form_of_datetime():
+    exchange = make_exchange(
+        response_json=None,
+        response_body={"when": datetime(2024, 1, 2, tzinfo=timezone.utc)},
+        raw_body=b"\xff",
+    )
+    record = decode_record(1, encode_exchange(exchange_environ(), exchange, 0.5, 1.0))
+
+    assert record.response_body == {"when": "2024-01-02 00:00:00+00:00"}
+    assert record.body_base64 == "/w=="
+    assert record.time == "1970-01-01T00:00:00.500000+00:00"
+
+
+def test_encoded_records_reach_sinks_numbered():
+    journal = Journal(limit=2)
+    seen = []
+    journal.sinks.append(seen.append)
+    for index in range(3):
+        exchange = make_exchange(path=f"/{index}")
+        journal.append_encoded(encode_exchange(exchange_environ(), exchange, 0.0, 1.0))
+
+    assert [(record.seq, record.path) for record in seen] == [
+        (1, "/0"),
+        (2, "/1"),
+        (3, "/2"),
+    ]
+    assert [record.path for record in journal.records()] == ["/1", "/2"]
+    assert journal.dropped == 1
 
 
 def test_journal_limit_must_not_be_negative():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mockgraph import Config, create_app
-from mockgraph.journal import Interaction
+from mockgraph.journal import Exchange, Interaction, encode_exchange
 from mockgraph import shared_journal
 from mockgraph.shared_journal import HEADER_FILE_NAME, SharedJournal
 
@@ -159,6 +159,30 @@ def test_sinks_get_numbered_records(journal):
     journal.append(make_record())
 
     assert seen == [1, 2]
+
+
+def test_sinks_get_encoded_records_decoded(journal):
+    seen: list[Interaction] = []
+    journal.sinks.append(seen.append)
+    environ = {"HTTP_AUTHORIZATION": "Bearer s3cret", "QUERY_STRING": ""}
+    for index in range(2):
+        exchange = Exchange(
+            method="POST",
+            path=f"/{index}",
+            status=201,
+            response_headers={},
+            response_body=None,
+            response_json=b'{"id": "1"}',
+            operation="createSkill",
+            started=0.0,
+            request_id="r",
+        )
+        journal.append_encoded(encode_exchange(environ, exchange, 0.0, 1.0))
+
+    assert [(record.seq, record.path) for record in seen] == [(1, "/0"), (2, "/1")]
+    assert seen == list(journal.records())
+    assert seen[0].headers == {"Authorization": "Bearer [redacted]"}
+    assert seen[0].response_body == {"id": "1"}
 
 
 def test_failing_sink_keeps_record(journal):
