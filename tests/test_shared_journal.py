@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mockgraph import Config, create_app
-from mockgraph.journal import Exchange, Interaction, encode_exchange
+from mockgraph.journal import Exchange, Interaction, encode_exchange, encode_record
 from mockgraph import shared_journal
 from mockgraph.shared_journal import HEADER_FILE_NAME, SharedJournal
 
@@ -269,6 +269,11 @@ def test_threads_lose_and_duplicate_nothing(journal):
     assert len({record.path for record in records}) == 800
 
 
+def committed_length(journal: SharedJournal) -> int:
+    with open(os.path.join(journal.folder, HEADER_FILE_NAME), "rb") as file:
+        return shared_journal._HEADER.unpack(file.read())[4]
+
+
 def test_bytes_past_committed_end_ignored(tmp_path, small_segments):
     # A worker killed inside its write leaves a partial record past the committed end.
     journal = SharedJournal(tmp_path / "journal", limit=100)
@@ -287,6 +292,26 @@ def test_bytes_past_committed_end_ignored(tmp_path, small_segments):
     assert [record.path for record in journal.records()] == [
         f"/{index}" for index in range(12)
     ]
+
+
+def test_finished_segment_cut_to_committed_length(tmp_path, small_segments):
+    # A worker killed inside its write leaves bytes past the end of its segment.
+    journal = SharedJournal(tmp_path / "journal", limit=100)
+    for _ in range(journal.segment_records):
+        journal.append(make_record())
+
+    (first,) = segment_files(journal.folder)
+    with open(os.path.join(journal.folder, first), "ab") as file:
+        file.write(b"\x00" * 100)
+
+    journal.append(make_record())
+
+    frame = shared_journal._FRAME.size + len(encode_record(make_record()))
+    assert segment_files(journal.folder) == [first, "0-1.records"]
+    assert os.path.getsize(os.path.join(journal.folder, first)) == (
+        journal.segment_records * frame
+    )
+    assert committed_length(journal) == frame
 
 
 def test_failed_write_counts_as_dropped(journal, monkeypatch):
