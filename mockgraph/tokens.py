@@ -18,6 +18,7 @@ from typing import Any
 
 from .errors import GraphError, unauthenticated
 from .fakedata import Fabricator, user_object_id
+from .journal import AUTH_SCHEMES
 
 # The tenant id written into tokens that make_token builds.
 MOCK_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -296,6 +297,15 @@ def parse_bearer(header: str | None) -> str:
 
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer":
+        if scheme.lower() not in AUTH_SCHEMES:
+            # An unknown first word may be the credential itself, as in a bare token,
+            # and this message is recorded in the journal and in contract files.
+            raise unauthenticated(
+                "The Authorization header does not start with a known scheme such "
+                "as Bearer; send 'Authorization: Bearer <token>'. Its value is not "
+                "repeated here, because it may be a credential."
+            )
+
         raise unauthenticated(
             f"Authorization scheme {scheme!r} is not supported; "
             "send 'Authorization: Bearer <token>'."

@@ -247,6 +247,26 @@ def test_auth_rejects_missing_or_wrong_scheme(post, sdk_body, header):
     assert "Authorization: Bearer <token>" in error["message"]
 
 
+@pytest.mark.parametrize(
+    "header", ["my-secret-token", "Bearer\tmy-secret-token", "my-secret-token abc"]
+)
+def test_auth_error_hides_unknown_scheme(post, sdk_body, app, header):
+    response = post(sdk_body, Authorization=header)
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert response.status_code == 401
+    assert b"my-secret-token" not in response.data
+    assert "my-secret-token" not in json.dumps(record.to_json())
+    assert "Authorization: Bearer <token>" in error_of(response)["message"]
+
+
+def test_auth_error_names_known_scheme(post, sdk_body):
+    response = post(sdk_body, Authorization="Basic dXNlcjpwYXNz")
+
+    assert "'Basic' is not supported" in error_of(response)["message"]
+    assert b"dXNlcjpwYXNz" not in response.data
+
+
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
 def test_auth_scheme_any_case(post, sdk_body, scheme):
     assert post(sdk_body, Authorization=f"{scheme} abc").status_code == 201
