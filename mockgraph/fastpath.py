@@ -1,10 +1,11 @@
 """A direct path for the plain create request, which skips Flask's request handling.
 
 A load test sends mostly valid creates that use none of the optional features: no
-fault rule, throttle, ``Prefer`` header, CORS origin or JWT check. For those, building Flask's request context, routing, running the hooks and
-building a Response object cost more than the create itself. :class:`CreateFastPath`
-handles such a create from the WSGI environ, through the same checks, builders and
-store calls as the ``createSkill`` route, and records the same journal entry.
+fault rule, throttle, ``Prefer`` header, CORS origin or JWT check. For those, building
+Flask's request context, routing, running the hooks and building a Response object
+cost more than the create itself. :class:`CreateFastPath` handles such a create from
+the WSGI environ, through the same checks, builders and store calls as the
+``createSkill`` route, and records the same journal entry.
 
 It responds only with 201. Any other request goes to the Flask application as it
 came in, with its body put back in place: one that a check would reject, and one that

@@ -72,7 +72,7 @@ def request_headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def _header_name(key: str) -> str:
-    """Return the header name of an environ key, or "" for a key that is not a header."""
+    """Return the header name of an environ key, or "" if the key is no header."""
     if key.startswith("HTTP_"):
         if key in _ENVIRON_BODY_HEADERS:
             return ""
@@ -251,8 +251,8 @@ class Exchange:
     response_json: bytes | None = None
 
 
-# The first value of each encoded record says what the others are: the fields of an
-# Interaction but seq (encode_record), or an exchange and parts of its environ
+# The first value of each encoded record names the form of the others: the fields of
+# an Interaction but seq (encode_record), or an exchange and parts of its environ
 # (encode_exchange).
 _INTERACTION_FORM = 0
 _EXCHANGE_FORM = 1
@@ -261,9 +261,8 @@ _EXCHANGE_FORM = 1
 def encode_record(record: Interaction) -> bytes:
     """Serialise every field of ``record`` but ``seq`` with :mod:`marshal`.
 
-    marshal writes these values several times faster than :mod:`json`, which matters
-    because every request is recorded. The bytes are only read back by the same
-    Python version, within one server run.
+    marshal writes these values several times faster than :mod:`json`. The bytes are
+    only read back by the same Python version, within one server run.
     """
     return _dumps((_INTERACTION_FORM, *_fields_but_seq(record)))
 
@@ -280,6 +279,9 @@ def encode_exchange(
 
     :param now: the time of the request, as :func:`time.time` gives it.
     """
+    response_json = exchange.response_json
+    # The body object is left out where its JSON bytes are kept.
+    response_body = exchange.response_body if response_json is None else None
     return _dumps(
         (
             _EXCHANGE_FORM,
@@ -293,8 +295,8 @@ def encode_exchange(
             exchange.body_truncated,
             exchange.status,
             exchange.response_headers,
-            exchange.response_json,
-            None if exchange.response_json is not None else exchange.response_body,
+            response_json,
+            response_body,
             exchange.operation,
             duration_ms,
             exchange.user,
@@ -408,9 +410,9 @@ def pass_on(
     data: bytes,
     record: Interaction | None,
 ) -> None:
-    """Number ``record`` ``seq`` and pass it to the sinks.
+    """Give ``record`` the number ``seq`` and pass it to the sinks.
 
-    With ``record`` None, the sinks get the record decoded from ``data``, which is
+    Without ``record``, the sinks get the record decoded from ``data``, and it is
     decoded only if there is a sink.
     """
     if record is None:

@@ -33,9 +33,9 @@ import struct
 import threading
 import time
 import weakref
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass
-from typing import Callable, Iterator
 
 from .journal import Interaction, Interactions, decode_record, encode_record, pass_on
 
@@ -78,7 +78,6 @@ class _ProcessFiles:
     """
 
     def __init__(self, folder: str) -> None:
-        self.pid = os.getpid()
         self.fd = os.open(os.path.join(folder, HEADER_FILE_NAME), os.O_RDWR)
         self.map = mmap.mmap(self.fd, _HEADER.size)
         # The segment that this process last wrote to, as (epoch, segment), and its fd.
@@ -123,7 +122,7 @@ class SharedJournal:
         _after_fork_in_child(self)
 
     def _open_header(self, segment_records: int) -> int:
-        """Create the header if it is missing; return the folder's records per segment."""
+        """Create the header if it is missing, and return the records per segment."""
         path = os.path.join(self.folder, HEADER_FILE_NAME)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -155,7 +154,7 @@ class SharedJournal:
     def append_encoded(self, data: bytes) -> None:
         """Store a record encoded by :func:`mockgraph.journal.encode_exchange`.
 
-        It fails as :meth:`append` does.
+        Raise :class:`OSError` as :meth:`append` does.
         """
         self._append(data, None)
 
@@ -226,10 +225,8 @@ class SharedJournal:
             # Cut what a worker that died while writing left past the committed end,
             # because readers read whole segments but the current one.
             finished = self._segment_path(header.epoch, header.segment)
-            try:
+            with suppress(FileNotFoundError):
                 os.truncate(finished, header.segment_bytes)
-            except FileNotFoundError:
-                pass
 
         stale = segment - self._segments_back - 1
         for old in range(max(0, stale - 1), stale + 1):
@@ -323,7 +320,7 @@ class SharedJournal:
         with self._lock:
             files = self._files
             self._files = None
-            if files is not None and files.pid == os.getpid():
+            if files is not None:
                 files.close()
 
     @contextmanager
@@ -348,9 +345,7 @@ class SharedJournal:
             if files is None:
                 files = self._files = _ProcessFiles(self.folder)
 
-            try:
-                fcntl.flock(files.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _try_flock(files.fd):
                 _wait_for_flock(files.fd, time.monotonic() + LOCK_TIMEOUT_SECONDS)
         except BaseException:
             self._lock.release()
@@ -372,26 +367,32 @@ def _wait_for_flock(fd: int, deadline: float) -> None:
     # The holder usually releases the lock within microseconds, and the shortest sleep
     # below lasts a tenth of a millisecond, so first try again at once a few times.
     for _ in range(LOCK_SPIN_TRIES):
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _try_flock(fd):
             return
-        except BlockingIOError:
-            pass
 
     # Without LOCK_NB a stopped process that holds the lock would hang every request.
     pause = 0.0001
     while True:
         time.sleep(pause)
         pause = min(pause * 2, 0.005)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _try_flock(fd):
             return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise _timed_out("another process") from None
+
+        if time.monotonic() >= deadline:
+            raise _timed_out("another process")
 
 
-def _timed_out(holder: str) -> OSError:
+def _try_flock(fd: int) -> bool:
+    """Take the exclusive ``flock`` on ``fd`` if no other process has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+
+    return True
+
+
+def _timed_out(holder: str) -> TimeoutError:
     return TimeoutError(
         f"the interaction journal stayed locked by {holder} for more than "
         f"{LOCK_TIMEOUT_SECONDS} s; a stopped or stalled process may hold it"
@@ -418,7 +419,7 @@ def _write_header(files: _ProcessFiles, header: _Header) -> None:
 
 
 def _read_all(fd: int, length: int) -> bytes:
-    """Read ``length`` bytes of ``fd`` from its start, or all of it if ``length`` < 0."""
+    """Read ``length`` bytes of ``fd`` from its start, or all if ``length`` < 0."""
     if length < 0:
         length = os.fstat(fd).st_size
 
@@ -449,7 +450,5 @@ def _split_frames(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def _remove(path: str) -> None:
-    try:
+    with suppress(FileNotFoundError):
         os.remove(path)
-    except FileNotFoundError:
-        pass

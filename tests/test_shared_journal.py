@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockgraph import Config, create_app
+from mockgraph import Config, create_app, shared_journal
 from mockgraph.journal import Exchange, Interaction, encode_exchange, encode_record
-from mockgraph import shared_journal
 from mockgraph.shared_journal import HEADER_FILE_NAME, SharedJournal
 
 AUTH = {"Authorization": "Bearer t"}
@@ -418,6 +417,28 @@ def test_fork_while_thread_holds_lock(journal):
 
     assert child.exitcode == 0
     assert [record.path for record in journal.records()] == ["/child"]
+
+
+def exit_with_files_state(journal: SharedJournal) -> None:
+    os._exit(0 if journal._files is None else 3)
+
+
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+def test_fork_drops_parent_files(journal):
+    # A child must open its own header file, because it shares an flock with the
+    # parent through an inherited one.
+    journal.append(make_record())
+    assert journal._files is not None
+
+    child = multiprocessing.get_context("fork").Process(
+        target=exit_with_files_state, args=(journal,)
+    )
+    child.start()
+    child.join(timeout=30)
+
+    assert child.exitcode == 0
 
 
 def test_reopened_folder_keeps_segment_size(tmp_path, small_segments):
