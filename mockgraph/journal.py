@@ -282,6 +282,9 @@ def encode_exchange(
     response_json = exchange.response_json
     # The body object is left out where its JSON bytes are kept.
     response_body = exchange.response_body if response_json is None else None
+    if exchange.method == "HEAD":
+        # The client got the headers of the body, but not the body.
+        response_json = response_body = None
     return _dumps(
         (
             _EXCHANGE_FORM,

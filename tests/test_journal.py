@@ -54,6 +54,21 @@ def test_record_fields(post, sdk_body, app):
     assert record.errors == []
 
 
+def test_head_recorded_without_body(post, sdk_body, client, app):
+    post(sdk_body)
+    auth = {"Authorization": "Bearer t"}
+    response = client.head("/beta/users/42/profile/skills", headers=auth)
+    record = app.extensions["mockgraph"].journal.records().last()
+    listed = client.get("/beta/users/42/profile/skills", headers=auth)
+
+    assert response.status_code == 200
+    assert response.data == b""
+    assert record.method == "HEAD"
+    assert record.status == 200
+    assert record.response_body is None
+    assert int(record.response_headers["Content-Length"]) == len(listed.data) > 0
+
+
 def test_rejected_request_recorded_with_errors(post, app):
     post({"displayName": "x", "proficiency": "guru"})
     record = app.extensions["mockgraph"].journal.records().last()

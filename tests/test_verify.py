@@ -74,6 +74,26 @@ def test_verify_recorded_contract_passes(contract):
     assert output.rstrip().endswith("6 passed, 0 failed")
 
 
+def test_verify_contract_with_head_passes(tmp_path):
+    path = tmp_path / "head.json"
+    with MockGraph(Config(port=0, seed=9)) as graph:
+        url = graph.url + "/users/42/profile/skills"
+        requests.post(url, json={"displayName": "Python"}, headers=AUTH, timeout=10)
+        requests.head(url, headers=AUTH, timeout=10)
+        recorder = ContractRecorder("web", metadata=contract_metadata(graph.state))
+        for record in graph.interactions:
+            recorder.add(record)
+
+    recorder.write(path)
+    head = json.loads(path.read_text())["interactions"][1]
+    exit_code, output = run(path)
+
+    assert head["request"]["method"] == "HEAD"
+    assert "body" not in head["response"]
+    assert exit_code == 0, output
+    assert "PASS  HEAD /beta/users/42/profile/skills" in output
+
+
 def test_verify_reports_body_mismatch(contract, tmp_path):
     def change(interactions):
         interactions[0]["response"]["body"]["content"]["displayName"] = "Perl"
