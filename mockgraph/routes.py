@@ -9,7 +9,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from . import skills
 from .app import get_state
-from .auth import authenticate, caller_identity, me_user
+from .auth import READ_METHODS, authenticate, caller_identity, me_user
 from .creation import (
     INSERT_FAILURE_KEY,
     MAX_USER_ID_LENGTH,
@@ -156,13 +156,17 @@ def create_skill(user: str | None) -> Response:
 
 
 def skill_item(skill_id: str, user: str | None = None) -> Response:
-    if request.method == "GET":
+    # Flask adds HEAD to every GET route. HEAD is answered as GET, never as a delete.
+    if request.method in READ_METHODS:
         return get_skill(skill_id, user)
 
     if request.method == "PATCH":
         return update_skill(skill_id, user)
 
-    return delete_skill(skill_id, user)
+    if request.method == "DELETE":
+        return delete_skill(skill_id, user)
+
+    raise MethodNotAllowed(valid_methods=["GET", "PATCH", "DELETE"])
 
 
 def get_skill(skill_id: str, user: str | None) -> Response:
@@ -219,7 +223,7 @@ def delete_skill(skill_id: str, user: str | None) -> Response:
 
 def skills_count(user: str | None = None) -> Response:
     g.operation = "countSkills"
-    if request.method != "GET":
+    if request.method not in READ_METHODS:
         raise MethodNotAllowed(valid_methods=["GET"])
 
     from .listing import count_skills

@@ -43,6 +43,27 @@ def test_get_other_users_skill_is_not_found(skills_api):
     assert error_of(response)["code"] == "itemNotFound"
 
 
+def test_head_reads_without_deleting(skills_api, stateful_app):
+    created = skills_api.create("Python", proficiency="expert")
+    url = skills_api.url(f"/{created['id']}")
+    response = skills_api.client.head(url, headers=AUTH)
+    record = stateful_app.extensions["mockgraph"].journal.records().last()
+    after = skills_api.get(f"/{created['id']}")
+
+    assert response.status_code == 200
+    assert response.data == b""
+    assert int(response.headers["Content-Length"]) == len(after.data)
+    assert record.operation == "getSkill"
+    assert after.status_code == 200
+    assert after.get_json() == created
+
+
+def test_head_unknown_id_is_not_found(skills_api):
+    response = skills_api.client.head(skills_api.url(f"/{UNKNOWN_ID}"), headers=AUTH)
+
+    assert response.status_code == 404
+
+
 def test_get_select(skills_api):
     created = skills_api.create("Python", proficiency="expert")
     response = skills_api.get(f"/{created['id']}", select="displayName")

@@ -385,6 +385,14 @@ def test_count_segment(five):
     assert response.headers["Content-Type"] == "text/plain;charset=utf-8"
 
 
+def test_count_segment_head(five):
+    response = five.client.head(five.url("/$count"), headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.data == b""
+    assert response.headers["Content-Length"] == "1"
+
+
 def test_count_segment_empty_user(five):
     assert five.get("/$count", user="nobody").get_data(as_text=True) == "0"
 
