@@ -54,7 +54,7 @@ def create_app(
     if state is None:
         state = build_state(config or Config(), store, journal)
 
-    app = Flask("mockgraph")
+    app = _MockGraphFlask("mockgraph")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
@@ -79,6 +79,23 @@ def create_app(
     app.extensions[FAST_PATH_KEY] = fast_path
     app.wsgi_app = NormalizePath(fast_path)  # type: ignore[method-assign]
     return app
+
+
+class _MockGraphFlask(Flask):
+    def make_default_options_response(self) -> Response:
+        """Respond to an OPTIONS request that is no CORS preflight: 204 and ``Allow``.
+
+        Flask's own answer lists the methods in set order, which changes from one
+        process to the next, so a recorded contract would not replay.
+        """
+        from .routes import served_methods
+
+        g.operation = "listMethods"
+        routed = super().make_default_options_response().allow
+        response = Response(status=204)
+        del response.headers["Content-Type"]
+        response.headers["Allow"] = ", ".join(served_methods(request.path, routed))
+        return response
 
 
 def _start_request() -> None:
@@ -172,12 +189,15 @@ def _http_error(error: HTTPException) -> Response:
 
     status = error.code or 500
     if isinstance(error, MethodNotAllowed):
-        allowed = sorted(set(error.valid_methods or []) - {"HEAD", "OPTIONS"})
+        from .routes import served_methods
+
+        allowed = served_methods(request.path, error.valid_methods or [])
+        named = [method for method in allowed if method not in ("HEAD", "OPTIONS")]
         graph_error = GraphError(
             405,
             "MethodNotAllowed",
             f"Method {request.method!r} is not allowed on {request.path!r}; "
-            f"use {', '.join(allowed)}.",
+            f"use {', '.join(named)}.",
             headers={"Allow": ", ".join(allowed)},
         )
     elif status == 404:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
@@ -51,6 +52,25 @@ def register(app: Flask) -> None:
                 skill_item,
                 methods=["GET", "PATCH", "DELETE"],
             )
+
+
+# The order in which Allow headers list methods.
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def served_methods(path: str, routed: Iterable[str]) -> list[str]:
+    """Return the methods that ``path`` serves, in the order of ``METHOD_ORDER``.
+
+    :param routed: the methods that routing found for ``path``. The $count segment
+        also has routes for the write methods, only so that they get a 405, so it
+        always serves GET alone. HEAD comes with GET, and OPTIONS with every path.
+    """
+    methods = {"GET"} if path.rstrip("/").endswith("/$count") else set(routed)
+    if "GET" in methods:
+        methods.add("HEAD")
+
+    methods.add("OPTIONS")
+    return [method for method in METHOD_ORDER if method in methods]
 
 
 def describe_routes() -> str:
@@ -156,7 +176,7 @@ def create_skill(user: str | None) -> Response:
 
 
 def skill_item(skill_id: str, user: str | None = None) -> Response:
-    # Flask adds HEAD to every GET route. HEAD is answered as GET, never as a delete.
+    # Flask adds HEAD to every GET route. HEAD is handled as GET, never as a delete.
     if request.method in READ_METHODS:
         return get_skill(skill_id, user)
 
@@ -166,7 +186,7 @@ def skill_item(skill_id: str, user: str | None = None) -> Response:
     if request.method == "DELETE":
         return delete_skill(skill_id, user)
 
-    raise MethodNotAllowed(valid_methods=["GET", "PATCH", "DELETE"])
+    raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH", "DELETE"])
 
 
 def get_skill(skill_id: str, user: str | None) -> Response:

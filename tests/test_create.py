@@ -226,8 +226,9 @@ def test_route_wrong_method_is_graph_405(client):
 
     assert response.status_code == 405
     assert error["code"] == "MethodNotAllowed"
-    assert response.headers["Allow"] == "GET, POST"
+    assert response.headers["Allow"] == "GET, HEAD, POST, OPTIONS"
     assert "'PUT'" in error["message"]
+    assert "use GET, POST." in error["message"]
 
 
 # Check order: auth, content type, size, schema

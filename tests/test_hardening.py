@@ -247,19 +247,39 @@ def test_count_segment_only_get(client, method):
     )
 
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
-def test_plain_options_lists_methods(client):
-    response = client.options("/beta/users/1/profile/skills")
+def test_count_segment_unknown_method_allows_get(client):
+    response = client.open(
+        "/beta/users/1/profile/skills/$count",
+        method="PROPFIND",
+        headers={"Authorization": "Bearer t"},
+    )
 
-    assert response.status_code == 200
-    assert set(response.headers["Allow"].split(", ")) == {
-        "GET",
-        "HEAD",
-        "OPTIONS",
-        "POST",
-    }
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert "use GET." in error_of(response)["message"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "allowed"),
+    [
+        ("", "GET, HEAD, POST, OPTIONS"),
+        ("/$count", "GET, HEAD, OPTIONS"),
+        ("/some-id", "GET, HEAD, PATCH, DELETE, OPTIONS"),
+    ],
+)
+def test_plain_options_lists_methods(client, app, suffix, allowed):
+    response = client.options(f"/beta/users/1/profile/skills{suffix}")
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert response.status_code == 204
+    assert response.data == b""
+    assert response.headers["Allow"] == allowed
+    assert "Content-Type" not in response.headers
+    assert record.operation == "listMethods"
+    assert record.response_headers["Allow"] == allowed
 
 
 def test_assert_requested_rejects_negative_times():
