@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .config import Config
@@ -85,7 +85,7 @@ class _MockGraphFlask(Flask):
     def make_default_options_response(self) -> Response:
         """Respond to an OPTIONS request that is no CORS preflight: 204 and ``Allow``.
 
-        Flask's own answer lists the methods in set order, which changes from one
+        Flask's own response lists the methods in set order, which changes from one
         process to the next, so a recorded contract would not replay.
         """
         from .routes import served_methods
@@ -136,6 +136,9 @@ def _finish_request(response: Response) -> Response:
         payload = response.get_data(as_text=True)
 
     current = request._get_current_object()  # type: ignore[attr-defined]
+    if "raw_body" not in context and "body_truncated" not in context:
+        _read_unread_body(current, state.config.max_body_bytes)
+
     record_interaction(
         state,
         current.environ,
@@ -157,6 +160,32 @@ def _finish_request(response: Response) -> Response:
         ),
     )
     return response
+
+
+def _read_unread_body(current: Request, limit: int) -> None:
+    """Read the body of a request that no handler read, such as one that got a 405.
+
+    The record then shows what the client sent. Only a body with a declared length is
+    read, at most ``limit`` bytes of it; a larger one is marked as truncated.
+    """
+    declared = current.content_length
+    if not declared:
+        return
+
+    if declared > limit:
+        g.body_truncated = True
+        return
+
+    try:
+        g.raw_body = current.stream.read(declared)
+    except Exception as err:  # such as a client that disconnected
+        logger.info(
+            "failed to read the body of %s %s for its record, request-id %s: %s",
+            current.method,
+            current.path,
+            g.request_id,
+            err,
+        )
 
 
 def _current_app() -> Flask:

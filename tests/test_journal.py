@@ -17,6 +17,9 @@ from mockgraph.journal import (
 )
 
 
+UNKNOWN_SKILL = "00000000-0000-4000-8000-000000000000"
+
+
 def make_record(**changes) -> Interaction:
     fields = {
         "seq": 0,
@@ -67,6 +70,37 @@ def test_head_recorded_without_body(post, sdk_body, client, app):
     assert record.status == 200
     assert record.response_body is None
     assert int(record.response_headers["Content-Length"]) == len(listed.data) > 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("PUT", "/beta/users/42/profile/skills", 405),
+        ("DELETE", f"/beta/users/42/profile/skills/{UNKNOWN_SKILL}", 404),
+        ("GET", "/beta/users/42/profile/skills", 200),
+    ],
+)
+def test_unread_body_recorded(client, app, method, path, status):
+    body = b'{"displayName": "Python"}'
+    headers = {"Authorization": "Bearer t", "Content-Type": "application/json"}
+    response = client.open(path, method=method, data=body, headers=headers)
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert response.status_code == status
+    assert record.body == body.decode()
+    assert record.body_truncated is False
+
+
+def test_unread_body_over_limit_truncated(client, app):
+    body = b"x" * (app.extensions["mockgraph"].config.max_body_bytes + 1)
+    response = client.put(
+        "/beta/users/42/profile/skills", data=body, headers={"Authorization": "Bearer t"}
+    )
+    record = app.extensions["mockgraph"].journal.records().last()
+
+    assert response.status_code == 405
+    assert record.body is None
+    assert record.body_truncated is True
 
 
 def test_rejected_request_recorded_with_errors(post, app):
