@@ -137,10 +137,12 @@ def _replay(
 
     provider: Provider
     if provider_url is None:
-        app_logger = logging.getLogger("mockgraph.app")
-        if not app_logger.isEnabledFor(logging.DEBUG):
-            # One INFO line per replayed request would bury the results; -v shows them.
-            app_logger.setLevel(logging.WARNING)
+        for name in ("mockgraph.app", "mockgraph.access"):
+            request_logger = logging.getLogger(name)
+            if not request_logger.isEnabledFor(logging.DEBUG):
+                # One INFO line per replayed request would bury the results. With
+                # -v they are shown.
+                request_logger.setLevel(logging.WARNING)
 
         provider = InProcessProvider(provider_config(document, schema_dir))
     else:

@@ -293,6 +293,9 @@ class ContractRecorder:
             dir=target.parent, prefix=f".{target.name}."
         )
         try:
+            # mkstemp creates the file readable by its owner alone. A contract is
+            # shared like any other file of the project.
+            os.fchmod(handle, 0o644)
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 file.write(text)
 

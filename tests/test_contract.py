@@ -275,6 +275,7 @@ def test_write_is_complete_json(graph, tmp_path):
     assert "Prüfung 日本語" in text
     assert text.endswith("}\n")
     assert [item.name for item in path.parent.iterdir()] == ["web.json"]
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_admin_contract_needs_recording(graph):

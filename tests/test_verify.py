@@ -3,6 +3,8 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -72,6 +74,22 @@ def test_verify_recorded_contract_passes(contract):
     assert code == 0
     assert output.count("  PASS  ") == 6
     assert output.rstrip().endswith("6 passed, 0 failed")
+
+
+def test_verify_in_process_logs_no_requests(contract):
+    completed = subprocess.run(
+        [sys.executable, "-m", "mockgraph", "verify", str(contract)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # Away from the checkout, whose source folder would shadow the installed
+        # package.
+        cwd=contract.parent,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "6 passed, 0 failed" in completed.stdout
+    assert "mockgraph.access" not in completed.stderr
 
 
 def test_verify_contract_with_head_passes(tmp_path):
