@@ -187,7 +187,8 @@ class CreateFastPath:
 def _content_type_parts(environ: dict[str, Any]) -> list[str]:
     """Split the Content-Type at ";", strip spaces and tabs, and use lower case.
 
-    Other characters, such as a no-break space, are left to the route to reject.
+    Values with other characters, such as a no-break space, go to the route, which
+    parses them with Werkzeug.
     """
     value = environ.get("CONTENT_TYPE", "")
     if not value.isascii():
