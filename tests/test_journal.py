@@ -16,7 +16,6 @@ from mockgraph.journal import (
     path_matches,
 )
 
-
 UNKNOWN_SKILL = "00000000-0000-4000-8000-000000000000"
 
 
@@ -94,7 +93,9 @@ def test_unread_body_recorded(client, app, method, path, status):
 def test_unread_body_over_limit_truncated(client, app):
     body = b"x" * (app.extensions["mockgraph"].config.max_body_bytes + 1)
     response = client.put(
-        "/beta/users/42/profile/skills", data=body, headers={"Authorization": "Bearer t"}
+        "/beta/users/42/profile/skills",
+        data=body,
+        headers={"Authorization": "Bearer t"},
     )
     record = app.extensions["mockgraph"].journal.records().last()
 

@@ -14,8 +14,7 @@ from werkzeug.serving import make_server
 
 from mockgraph import Config, MockGraph
 from mockgraph.cli import cli
-from mockgraph.contract import ContractRecorder
-from mockgraph.contract import contract_metadata
+from mockgraph.contract import ContractRecorder, contract_metadata
 from mockgraph.response_check import Reply
 from mockgraph.validation import default_schema_dir
 from mockgraph.verify import replay
