@@ -83,7 +83,7 @@ def create_app(
 
 class _MockGraphFlask(Flask):
     def make_default_options_response(self) -> Response:
-        """Respond to an OPTIONS request that is no CORS preflight: 204 and ``Allow``.
+        """Respond with 204 and ``Allow`` to an OPTIONS request, not a preflight.
 
         Flask's own response lists the methods in set order, which changes from one
         process to the next, so a recorded contract would not replay.
@@ -94,7 +94,7 @@ class _MockGraphFlask(Flask):
         routed = super().make_default_options_response().allow
         response = Response(status=204)
         del response.headers["Content-Type"]
-        response.headers["Allow"] = ", ".join(served_methods(request.path, routed))
+        response.headers["Allow"] = ", ".join(served_methods(routed))
         return response
 
 
@@ -165,8 +165,8 @@ def _finish_request(response: Response) -> Response:
 def _read_unread_body(current: Request, limit: int) -> None:
     """Read the body of a request that no handler read, such as one that got a 405.
 
-    The record then shows what the client sent. Only a body with a declared length is
-    read, at most ``limit`` bytes of it; a larger one is marked as truncated.
+    The record then shows what the client sent. Only a body whose declared length is
+    at most ``limit`` is read. A larger one is marked as truncated.
     """
     declared = current.content_length
     if not declared:
@@ -220,7 +220,7 @@ def _http_error(error: HTTPException) -> Response:
     if isinstance(error, MethodNotAllowed):
         from .routes import served_methods
 
-        allowed = served_methods(request.path, error.valid_methods or [])
+        allowed = served_methods(error.valid_methods or [])
         named = [method for method in allowed if method not in ("HEAD", "OPTIONS")]
         graph_error = GraphError(
             405,

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.routing import BaseConverter
 
 from . import skills
 from .app import get_state
-from .auth import READ_METHODS, authenticate, caller_identity, me_user
+from .auth import authenticate, caller_identity, me_user
 from .creation import (
     INSERT_FAILURE_KEY,
     MAX_USER_ID_LENGTH,
@@ -28,7 +28,21 @@ VERSION_PREFIXES = ("/beta", "")
 COLLECTION = "/profile/skills"
 
 
+class SkillIdConverter(BaseConverter):
+    """A skill id: one path segment, other than ``$count``.
+
+    So a write to ``$count`` gets a 405 from its own route, instead of a 404 for a
+    skill whose id is "$count".
+    """
+
+    regex = r"(?!\$count(?![^/]))[^/]+"
+
+
 def register(app: Flask) -> None:
+    app.url_map.converters["skill_id"] = SkillIdConverter
+    # One rule for each method of a skill, so that routing picks the view. Flask adds
+    # HEAD to each GET rule, so HEAD is handled as GET.
+    item_views = [(get_skill, "GET"), (update_skill, "PATCH"), (delete_skill, "DELETE")]
     for prefix in VERSION_PREFIXES:
         for owner in OWNER_FORMS:
             base = prefix + owner + COLLECTION
@@ -38,38 +52,20 @@ def register(app: Flask) -> None:
                 skills_collection,
                 methods=["GET", "POST"],
             )
-            # Every method reaches the $count view, so that a write to it gets a 405
-            # naming GET instead of a 404 for a skill whose id is "$count".
-            app.add_url_rule(
-                base + "/$count",
-                "skills_count",
-                skills_count,
-                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            )
-            app.add_url_rule(
-                base + "/<skill_id>",
-                "skill_item",
-                skill_item,
-                methods=["GET", "PATCH", "DELETE"],
-            )
+            app.add_url_rule(base + "/$count", view_func=skills_count, methods=["GET"])
+            for view, method in item_views:
+                app.add_url_rule(
+                    base + "/<skill_id:skill_id>", view_func=view, methods=[method]
+                )
 
 
 # The order in which Allow headers list methods.
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def served_methods(path: str, routed: Iterable[str]) -> list[str]:
-    """Return the methods that ``path`` serves, in the order of ``METHOD_ORDER``.
-
-    :param routed: the methods that routing found for ``path``. The $count segment
-        also has routes for the write methods, only so that they get a 405, so it
-        always serves GET alone. HEAD comes with GET, and OPTIONS with every path.
-    """
-    methods = {"GET"} if path.rstrip("/").endswith("/$count") else set(routed)
-    if "GET" in methods:
-        methods.add("HEAD")
-
-    methods.add("OPTIONS")
+def served_methods(routed: Iterable[str]) -> list[str]:
+    """Return the methods that routing found for a path, in ``METHOD_ORDER``."""
+    methods = set(routed)
     return [method for method in METHOD_ORDER if method in methods]
 
 
@@ -175,21 +171,7 @@ def create_skill(user: str | None) -> Response:
     )
 
 
-def skill_item(skill_id: str, user: str | None = None) -> Response:
-    # Flask adds HEAD to every GET route. HEAD is handled as GET, never as a delete.
-    if request.method in READ_METHODS:
-        return get_skill(skill_id, user)
-
-    if request.method == "PATCH":
-        return update_skill(skill_id, user)
-
-    if request.method == "DELETE":
-        return delete_skill(skill_id, user)
-
-    raise MethodNotAllowed(valid_methods=["GET", "HEAD", "PATCH", "DELETE"])
-
-
-def get_skill(skill_id: str, user: str | None) -> Response:
+def get_skill(skill_id: str, user: str | None = None) -> Response:
     g.operation = "getSkill"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
@@ -205,7 +187,7 @@ def get_skill(skill_id: str, user: str | None) -> Response:
     return json_response(select_properties(body, query.select))
 
 
-def update_skill(skill_id: str, user: str | None) -> Response:
+def update_skill(skill_id: str, user: str | None = None) -> Response:
     g.operation = "updateSkill"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
@@ -228,7 +210,7 @@ def update_skill(skill_id: str, user: str | None) -> Response:
     return json_response(skills.present(updated, base_url(), owner))
 
 
-def delete_skill(skill_id: str, user: str | None) -> Response:
+def delete_skill(skill_id: str, user: str | None = None) -> Response:
     g.operation = "deleteSkill"
     state = get_state(current_app)
     owner, key = resolve_owner(user)
@@ -243,9 +225,6 @@ def delete_skill(skill_id: str, user: str | None) -> Response:
 
 def skills_count(user: str | None = None) -> Response:
     g.operation = "countSkills"
-    if request.method not in READ_METHODS:
-        raise MethodNotAllowed(valid_methods=["GET"])
-
     from .listing import count_skills
 
     return count_skills(user)

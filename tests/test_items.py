@@ -35,6 +35,13 @@ def test_get_unknown_id_is_item_not_found(skills_api):
     assert repr(UNKNOWN_ID) in error["message"]
 
 
+def test_get_id_starting_with_count(skills_api):
+    response = skills_api.get("/$counter")
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "itemNotFound"
+
+
 def test_get_other_users_skill_is_not_found(skills_api):
     created = skills_api.create("Python", user="alice")
     response = skills_api.get(f"/{created['id']}", user="bob")
