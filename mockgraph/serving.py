@@ -121,7 +121,9 @@ def build_app(
     skips the writes to disk that only make a file survive a power failure.
     """
     journal = (
-        SharedJournal(journal_path, config.journal_limit) if journal_path else None
+        SharedJournal(journal_path, config.journal_limit, stage=True)
+        if journal_path
+        else None
     )
     store = None
     if scratch_store:

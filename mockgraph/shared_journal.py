@@ -18,6 +18,10 @@ Each segment contains a fixed number of records. When a writer starts a new segm
 it deletes the segments that contain only records past the limit, so the folder keeps
 at most about ``limit`` records plus two segments.
 
+A journal created with ``stage`` lets each process keep its records in memory until
+a reader or a full list collects them, and writes them in time order with one
+``pwrite`` per segment (:mod:`mockgraph.journal_stage`).
+
 The files are scratch space for one server run, never flushed to disk. A worker that
 dies while it writes leaves at most a partial record past the committed length, which
 readers skip and the next writer overwrites.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import mmap
 import os
 import struct
@@ -38,6 +43,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass
 
 from .journal import Interaction, Interactions, decode_record, encode_record, pass_on
+from .journal_stage import Batch, Stage, collect, merge
+
+logger = logging.getLogger(__name__)
 
 HEADER_FILE_NAME = "header"
 # The header's seven fields. The first two are the last number given out and the last
@@ -99,9 +107,17 @@ class SharedJournal:
     It has the interface of :class:`mockgraph.journal.Journal`. Files are opened on
     first use in each process, so an instance created before ``fork()`` works in every
     child process. A folder that already contains a journal is continued.
+
+    With ``stage``, and no sinks, each process keeps its records in memory until they
+    are read or its list is full (:mod:`mockgraph.journal_stage`). Appending then
+    takes no lock that another process shares, but the records of a process that
+    dies before they are collected are lost. Without it, each record is written
+    before :meth:`append` returns.
     """
 
-    def __init__(self, folder: str | os.PathLike[str], limit: int = 10_000) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str], limit: int = 10_000, stage: bool = False
+    ) -> None:
         if limit < 0:
             raise ValueError(f"journal limit must be at least 0, got {limit!r}")
 
@@ -113,6 +129,10 @@ class SharedJournal:
         # Records that were not written because the lock stayed taken, not yet added
         # to the header's count of lost records.
         self._unwritten = 0
+        self.stage = stage
+        self._stage: Stage | None = None
+        self._stage_lock = threading.Lock()
+        self._stage_failed = False
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
         self.segment_records = self._open_header(
             max(MIN_SEGMENT_RECORDS, -(-limit // 8))
@@ -142,21 +162,130 @@ class SharedJournal:
         self._lock = threading.Lock()
         self._files = None
         self._unwritten = 0
+        if self._stage is not None:
+            # Its records and socket are the parent's.
+            self._stage.close_after_fork()
+            self._stage = None
+        self._stage_lock = threading.Lock()
 
     def append(self, record: Interaction) -> None:
         """Store ``record`` under the next sequence number and pass it to the sinks.
 
         Raise :class:`OSError` if the record cannot be written, such as on a full disk.
-        The number is then not used, and the record counts as dropped.
+        The number is then not used, and the record counts as dropped. A record kept in
+        memory (see ``stage``) gets its number later, and ``record.seq`` stays as it is.
         """
-        self._append(encode_record(record) if self.limit else b"", record)
+        stage = self._open_stage()
+        if stage is not None:
+            stage.add(encode_record(record))
+        else:
+            self._append(encode_record(record) if self.limit else b"", record)
 
     def append_encoded(self, data: bytes) -> None:
         """Store a record encoded by :func:`mockgraph.journal.encode_exchange`.
 
         Raise :class:`OSError` as :meth:`append` does.
         """
-        self._append(data, None)
+        stage = self._open_stage()
+        if stage is not None:
+            stage.add(data)
+        else:
+            self._append(data, None)
+
+    def _open_stage(self) -> Stage | None:
+        """Return this process's list of records not yet written, if it keeps one."""
+        stage = self._stage
+        if stage is not None or not self.stage or self._stage_failed:
+            return stage
+
+        if self.sinks or not self.limit:
+            # Sinks get each record at once, numbered.
+            return None
+
+        with self._stage_lock:
+            if self._stage is None and not self._stage_failed:
+                try:
+                    self._stage = Stage(self.folder, self._write_full_stage)
+                except OSError as err:
+                    self._stage_failed = True
+                    logger.warning(
+                        "each worker writes every record to the journal at once, "
+                        "because it cannot keep them in memory: %s",
+                        err,
+                    )
+
+            return self._stage
+
+    def _write_full_stage(self) -> None:
+        """Write the records of every process, when this one's list is full."""
+        try:
+            with self._locked() as files:
+                self._write_staged(files)
+        except (OSError, TimeoutError) as err:
+            logger.error("failed to write journal records: %s", err)
+
+    def _write_staged(self, files: _ProcessFiles) -> None:
+        """Write every process's records collected up to now, oldest first.
+
+        Run this under the lock. Records that fail to be written count as dropped.
+        """
+        batches = collect(self.folder, self._stage)
+        try:
+            self._write_many(files, merge(batches), sum(b.dropped for b in batches))
+        finally:
+            _finish(batches)
+
+    def _discard_staged(self) -> int:
+        """Forget every process's records collected up to now; return their count."""
+        batches = collect(self.folder, self._stage)
+        _finish(batches)
+        return sum(len(batch.records) for batch in batches)
+
+    def _write_many(
+        self, files: _ProcessFiles, records: list[bytes], dropped: int
+    ) -> None:
+        header = _read_header(files)
+        header.lost += dropped + self._unwritten
+        self._unwritten = 0
+        # Records past the limit are numbered but never written.
+        skipped = max(0, len(records) - self.limit)
+        header.last += skipped
+        position = skipped
+        try:
+            while position < len(records):
+                position += self._write_segment(files, header, records, position)
+        except OSError:
+            # Their numbers stay unused, and the committed length unchanged.
+            header.lost += len(records) - position
+            raise
+        finally:
+            _write_header(files, header)
+
+    def _write_segment(
+        self, files: _ProcessFiles, header: _Header, records: list[bytes], start: int
+    ) -> int:
+        """Write the records from ``start`` that fit in one segment; return how many."""
+        seq = header.last + 1
+        needed = (seq - 1) // header.segment_records
+        if needed != header.segment:
+            self._start_segment(files, header, needed)
+        if files.segment != (header.epoch, header.segment):
+            self._open_segment(files, header.epoch, header.segment)
+
+        room = (needed + 1) * header.segment_records - (seq - 1)
+        chunk = records[start : start + room]
+        parts: list[bytes] = []
+        for number, record in enumerate(chunk, seq):
+            parts += (_FRAME.pack(number, len(record)), record)
+        # One join: adding each frame to its record would copy every record twice.
+        data = b"".join(parts)
+        written = os.pwrite(files.segment_fd, data, header.segment_bytes)
+        if written != len(data):
+            raise OSError(errno.ENOSPC, f"wrote {written} of {len(data)} bytes")
+
+        header.last += len(chunk)
+        header.segment_bytes += len(data)
+        return len(chunk)
 
     def _append(self, data: bytes, record: Interaction | None) -> None:
         try:
@@ -228,8 +357,14 @@ class SharedJournal:
             with suppress(FileNotFoundError):
                 os.truncate(finished, header.segment_bytes)
 
+        # Remove the segments that the new one pushes out of the newest records. A
+        # batch of records past the limit can skip segments, so remove from the oldest
+        # one that can exist.
         stale = segment - self._segments_back - 1
-        for old in range(max(0, stale - 1), stale + 1):
+        oldest = stale - 1
+        if header.segment >= 0:
+            oldest = min(oldest, header.segment - self._segments_back - 1)
+        for old in range(max(0, oldest), stale + 1):
             _remove(self._segment_path(header.epoch, old))
 
         header.segment = segment
@@ -256,6 +391,7 @@ class SharedJournal:
 
         chunks: list[bytes] = []
         with self._locked() as files:
+            self._collect(files)
             header = _read_header(files)
             first = max(0, header.segment - self._segments_back)
             fds: list[tuple[int, int]] = []
@@ -291,6 +427,7 @@ class SharedJournal:
     def dropped(self) -> int:
         """How many records are not kept: past the limit, or failed to be written."""
         with self._locked() as files:
+            self._collect(files)
             header = _read_header(files)
 
         lost = header.lost + self._unwritten
@@ -299,8 +436,11 @@ class SharedJournal:
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
         with self._locked() as files:
+            discarded = self._discard_staged() if self.stage else 0
             header = _read_header(files)
             old_epoch = header.epoch
+            # Records forgotten before they were written still use up their numbers.
+            header.last += discarded
             if restart_numbering:
                 header.last = 0
 
@@ -316,12 +456,32 @@ class SharedJournal:
                     _remove(os.path.join(self.folder, name))
 
     def close(self) -> None:
-        """Close this process's files; the folder and its records stay."""
+        """Close this process's files; the folder and its records stay.
+
+        The records this process keeps in memory are written first.
+        """
+        stage = self._stage
+        if stage is not None:
+            with suppress(TimeoutError, OSError), self._locked() as files:
+                self._write_staged(files)
+            stage.close()
+            self._stage = None
+
         with self._lock:
             files = self._files
             self._files = None
             if files is not None:
                 files.close()
+
+    def _collect(self, files: _ProcessFiles) -> None:
+        """Write what every process keeps in memory, so that a reader finds it."""
+        if not self.stage:
+            return
+
+        try:
+            self._write_staged(files)
+        except OSError as err:
+            logger.error("failed to write journal records: %s", err)
 
     @contextmanager
     def _locked(self) -> Iterator[_ProcessFiles]:
@@ -341,15 +501,19 @@ class SharedJournal:
             raise _timed_out("another thread of this process")
 
         try:
-            files = self._files
-            if files is None:
-                files = self._files = _ProcessFiles(self.folder)
-
-            if not _try_flock(files.fd):
-                _wait_for_flock(files.fd, time.monotonic() + LOCK_TIMEOUT_SECONDS)
+            return self._flock_files()
         except BaseException:
             self._lock.release()
             raise
+
+    def _flock_files(self) -> _ProcessFiles:
+        """Take the ``flock`` and return this process's files; hold the thread lock."""
+        files = self._files
+        if files is None:
+            files = self._files = _ProcessFiles(self.folder)
+
+        if not _try_flock(files.fd):
+            _wait_for_flock(files.fd, time.monotonic() + LOCK_TIMEOUT_SECONDS)
 
         return files
 
@@ -361,6 +525,11 @@ class SharedJournal:
 
     def __repr__(self) -> str:
         return f"SharedJournal({self.folder!r}, limit={self.limit})"
+
+
+def _finish(batches: list[Batch]) -> None:
+    for batch in batches:
+        batch.done()
 
 
 def _wait_for_flock(fd: int, deadline: float) -> None:

@@ -1,0 +1,442 @@
+"""The shared journal whose processes keep their records in memory until read."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mockgraph import journal_stage, shared_journal
+from mockgraph.journal import Interaction
+from mockgraph.journal_stage import SOCKET_PREFIX
+from mockgraph.shared_journal import SharedJournal
+
+from .test_shared_journal import make_record
+
+FORK = multiprocessing.get_context("fork")
+# Forking a process that runs the socket threads is what a worker server does too.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+
+
+def paths(journal: SharedJournal) -> list[str]:
+    return [record.path for record in journal.records()]
+
+
+def sockets(folder: str) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name.startswith(SOCKET_PREFIX))
+
+
+def written(journal: SharedJournal) -> int:
+    """How many records the shared files number, without collecting any."""
+    with journal._locked() as files:
+        return shared_journal._read_header(files).last
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> str:
+    return str(tmp_path / "journal")
+
+
+@pytest.fixture
+def journal(folder: str):
+    journal = SharedJournal(folder, limit=1000, stage=True)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def other(folder: str):
+    other = SharedJournal(folder, limit=1000, stage=True)
+    yield other
+    other.close()
+
+
+def test_records_wait_in_memory_until_read(journal):
+    for index in range(3):
+        journal.append(make_record(path=f"/{index}"))
+
+    assert written(journal) == 0
+    assert paths(journal) == ["/0", "/1", "/2"]
+    assert [record.seq for record in journal.records()] == [1, 2, 3]
+    assert written(journal) == 3
+
+
+def test_record_round_trips(journal):
+    original = make_record()
+    journal.append(original)
+
+    (stored,) = journal.records()
+    assert stored.seq == 1
+    original.seq = 1
+    assert stored == original
+
+
+def test_instances_merge_in_time_order(journal, other):
+    journal.append(make_record(path="/a1"))
+    other.append(make_record(path="/b1"))
+    journal.append(make_record(path="/a2"))
+    other.append(make_record(path="/b2"))
+
+    assert paths(other) == ["/a1", "/b1", "/a2", "/b2"]
+    # Numbers given once stay with their records.
+    journal.append(make_record(path="/a3"))
+    assert [(r.seq, r.path) for r in journal.records()][-2:] == [(4, "/b2"), (5, "/a3")]
+
+
+def test_each_process_socket_listed(journal, other):
+    journal.append(make_record())
+    other.append(make_record())
+
+    assert len(sockets(journal.folder)) == 2
+
+
+def test_full_list_written_without_a_reader(journal, other, monkeypatch):
+    monkeypatch.setattr(journal_stage, "FULL_RECORDS", 3)
+    other.append(make_record(path="/other"))
+    for index in range(3):
+        journal.append(make_record(path=f"/{index}"))
+
+    # The third record filled the list, which collected the other instance too.
+    deadline = time.monotonic() + 10
+    while written(journal) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert written(journal) == 4
+    assert paths(journal) == ["/other", "/0", "/1", "/2"]
+
+
+def test_full_list_counts_by_bytes(journal, monkeypatch):
+    monkeypatch.setattr(journal_stage, "FULL_BYTES", 1)
+    journal.append(make_record())
+
+    deadline = time.monotonic() + 10
+    while written(journal) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert written(journal) == 1
+
+
+def test_list_kept_while_lock_held_then_oldest_dropped(journal, monkeypatch):
+    monkeypatch.setattr(journal_stage, "FULL_RECORDS", 2)
+    monkeypatch.setattr(journal_stage, "MAX_RECORDS", 3)
+    with journal._lock:
+        for index in range(5):
+            journal.append(make_record(path=f"/{index}"))
+
+    assert paths(journal) == ["/2", "/3", "/4"]
+    assert journal.dropped == 2
+
+
+def test_limit_numbers_every_record(folder):
+    journal = SharedJournal(folder, limit=3, stage=True)
+    for index in range(10):
+        journal.append(make_record(path=f"/{index}"))
+
+    records = journal.records()
+    assert [(r.seq, r.path) for r in records] == [(8, "/7"), (9, "/8"), (10, "/9")]
+    assert journal.dropped == 7
+    journal.close()
+
+
+def test_limit_across_reads(folder, monkeypatch):
+    monkeypatch.setattr(shared_journal, "MIN_SEGMENT_RECORDS", 4)
+    journal = SharedJournal(folder, limit=5, stage=True)
+    for round_ in range(4):
+        for index in range(3):
+            journal.append(make_record(path=f"/{round_}/{index}"))
+        journal.records()
+
+    records = journal.records()
+    assert [record.seq for record in records] == [8, 9, 10, 11, 12]
+    assert journal.dropped == 7
+    journal.close()
+
+
+def test_batches_past_limit_leave_no_old_segments(folder, monkeypatch):
+    monkeypatch.setattr(shared_journal, "MIN_SEGMENT_RECORDS", 4)
+    journal = SharedJournal(folder, limit=5, stage=True)
+    for round_ in range(3):
+        for index in range(100):
+            journal.append(make_record(path=f"/{round_}/{index}"))
+
+        assert paths(journal) == [f"/{round_}/{index}" for index in range(95, 100)]
+        segments = [name for name in os.listdir(folder) if name.endswith(".records")]
+        assert len(segments) <= 3
+
+    journal.close()
+
+
+def test_clear_forgets_records_of_every_instance(journal, other):
+    journal.append(make_record(path="/a"))
+    other.append(make_record(path="/b"))
+    journal.clear()
+    other.append(make_record(path="/c"))
+
+    assert [(r.seq, r.path) for r in journal.records()] == [(1, "/c")]
+    assert journal.dropped == 0
+
+
+def test_clear_keeping_numbers(journal, other):
+    journal.append(make_record(path="/a"))
+    other.append(make_record(path="/b"))
+    journal.clear(restart_numbering=False)
+    other.append(make_record(path="/c"))
+
+    # As with records written before the clear, the forgotten ones keep their numbers.
+    assert [(r.seq, r.path) for r in journal.records()] == [(3, "/c")]
+
+
+def test_close_writes_own_records(folder, other):
+    journal = SharedJournal(folder, limit=1000, stage=True)
+    journal.append(make_record(path="/closed"))
+    journal.close()
+
+    assert written(other) == 1
+    assert paths(other) == ["/closed"]
+    assert sockets(folder) == []
+
+
+def test_closed_journal_reopens(journal):
+    journal.append(make_record())
+    journal.close()
+    journal.append(make_record())
+
+    assert [record.seq for record in journal.records()] == [1, 2]
+
+
+def test_sinks_get_each_record_at_once(journal):
+    received: list[Interaction] = []
+    journal.sinks.append(received.append)
+    journal.append(make_record())
+
+    assert written(journal) == 1
+    assert [record.seq for record in received] == [1]
+    assert sockets(journal.folder) == []
+
+
+def test_limit_zero_only_counts(folder):
+    journal = SharedJournal(folder, limit=0, stage=True)
+    journal.append(make_record())
+
+    assert len(journal.records()) == 0
+    assert journal.dropped == 1
+    assert sockets(folder) == []
+
+
+def test_long_folder_writes_at_once(tmp_path, caplog):
+    folder = tmp_path / ("x" * 120)
+    journal = SharedJournal(folder, limit=10, stage=True)
+    with caplog.at_level(logging.WARNING, logger="mockgraph.shared_journal"):
+        journal.append(make_record())
+
+    assert written(journal) == 1
+    assert "too long for a Unix socket" in caplog.text
+    journal.close()
+
+
+def test_stopped_worker_socket_removed(journal, folder):
+    journal.append(make_record(path="/live"))
+    # What a worker killed with SIGKILL leaves: a socket file that no process listens on.
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(os.path.join(folder, f"{SOCKET_PREFIX}1-0.sock"))
+    dead.close()
+
+    assert paths(journal) == ["/live"]
+    assert len(sockets(folder)) == 1
+
+
+def test_silent_worker_skipped(journal, folder, monkeypatch, caplog):
+    monkeypatch.setattr(journal_stage, "ANSWER_TIMEOUT_SECONDS", 0.2)
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(os.path.join(folder, f"{SOCKET_PREFIX}1-0.sock"))
+    silent.listen(1)
+    journal.append(make_record(path="/live"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="mockgraph.journal_stage"):
+            assert paths(journal) == ["/live"]
+    finally:
+        silent.close()
+
+    assert "were not collected" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "sent", [b"", b"X", b"Z" + b"\0" * 8, b"T\0\0\0\0\0\0\0\0garbage"]
+)
+def test_socket_survives_bad_requests(journal, sent):
+    journal.append(make_record(path="/kept"))
+    (name,) = sockets(journal.folder)
+    stage = journal._stage
+    assert stage is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(os.path.join(journal.folder, name))
+        client.sendall(sent)
+
+    # A collector that never confirms leaves the records with the worker.
+    assert paths(journal) == ["/kept"]
+    assert stage.thread.is_alive()
+
+
+def test_unconfirmed_records_stay(journal, other):
+    other.append(make_record(path="/b"))
+    batches = journal_stage.collect(journal.folder, journal._stage)
+    assert [batch.records for batch in batches if batch.records] != []
+    for batch in batches:
+        batch.cancel()
+
+    assert paths(journal) == ["/b"]
+
+
+def append_and_wait(
+    journal: SharedJournal, worker: int, count: int, ready, read
+) -> None:
+    try:
+        for index in range(count):
+            journal.append(make_record(path=f"/{worker}/{index}"))
+        ready.set()
+        # A worker lives on while others read its records.
+        read.wait(60)
+        os._exit(0)
+    except BaseException:
+        os._exit(3)
+
+
+def test_processes_lose_and_duplicate_nothing(journal):
+    journal.append(make_record(path="/parent"))
+    read = FORK.Event()
+    workers = []
+    for worker in range(3):
+        ready = FORK.Event()
+        process = FORK.Process(
+            target=append_and_wait, args=(journal, worker, 200, ready, read)
+        )
+        process.start()
+        workers.append((process, ready))
+
+    try:
+        for _, ready in workers:
+            assert ready.wait(60)
+        records = journal.records()
+    finally:
+        read.set()
+        for process, _ in workers:
+            process.join(timeout=60)
+
+    assert [process.exitcode for process, _ in workers] == [0, 0, 0]
+    assert [record.seq for record in records] == list(range(1, 602))
+    # The parent's record was not copied into its children.
+    assert [record.path for record in records].count("/parent") == 1
+    assert len({record.path for record in records}) == 601
+    for worker in range(3):
+        own = [r.path for r in records if r.path.startswith(f"/{worker}/")]
+        assert own == [f"/{worker}/{index}" for index in range(200)]
+
+    # The stopped workers' sockets are removed by the next reader.
+    assert len(journal.records()) == 601
+    assert len(sockets(journal.folder)) == 1
+
+
+def test_threads_lose_and_duplicate_nothing(folder, monkeypatch):
+    monkeypatch.setattr(journal_stage, "FULL_RECORDS", 50)
+    journal = SharedJournal(folder, limit=2000, stage=True)
+    other = SharedJournal(folder, limit=2000, stage=True)
+    seen: list[int] = []
+
+    def append(instance: SharedJournal, name: str) -> None:
+        for index in range(300):
+            instance.append(make_record(path=f"/{name}/{index}"))
+            if index % 97 == 0:
+                seen.append(len(instance.records()))
+
+    threads = [
+        threading.Thread(target=append, args=(instance, f"{number}"))
+        for number, instance in enumerate([journal, other, journal, other])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    records = journal.records()
+    journal.close()
+    other.close()
+    assert [record.seq for record in records] == list(range(1, 1201))
+    assert len({record.path for record in records}) == 1200
+    for number in range(4):
+        own = [r.path for r in records if r.path.startswith(f"/{number}/")]
+        assert own == [f"/{number}/{index}" for index in range(300)]
+
+
+@pytest.fixture
+def stage(folder, monkeypatch):
+    monkeypatch.setattr(journal_stage, "FULL_RECORDS", 100)
+    monkeypatch.setattr(journal_stage, "MAX_RECORDS", 3)
+    os.makedirs(folder)
+    stage = journal_stage.Stage(folder, write=lambda: None)
+    yield stage
+    stage.close()
+
+
+def fill(stage: journal_stage.Stage, *names: str) -> None:
+    for name in names:
+        stage.add(name.encode())
+
+
+def test_stage_drops_oldest_beyond_max(stage):
+    fill(stage, "a", "b", "c", "d", "e")
+
+    assert stage.records == [b"c", b"d", b"e"]
+    assert stage.dropped == 2
+
+
+def test_stage_kept_handover_counts_drops(stage):
+    fill(stage, "a", "b", "c")
+    _, _, records = stage.upto(time.monotonic_ns())
+    assert records == [b"a", b"b", b"c"]
+    fill(stage, "d", "e")
+
+    # "a" and "b" are with a collector, which writes them unless it fails.
+    assert stage.dropped == 0
+    stage.keep()
+    assert stage.dropped == 2
+    assert stage.records == [b"c", b"d", b"e"]
+
+
+def test_stage_written_handover_not_dropped(stage):
+    fill(stage, "a", "b", "c")
+    handover, _, _ = stage.upto(time.monotonic_ns())
+    fill(stage, "d", "e")
+    stage.forget(handover)
+
+    assert stage.dropped == 0
+    assert stage.records == [b"d", b"e"]
+    assert stage.size == 2
+
+
+def test_stage_keeps_records_after_cutoff(stage):
+    fill(stage, "a")
+    cutoff = time.monotonic_ns()
+    fill(stage, "b")
+    handover, times, records = stage.upto(cutoff)
+    stage.forget(handover)
+
+    assert records == [b"a"]
+    assert len(times) == 1
+    assert stage.records == [b"b"]
+
+
+def test_stage_socket_removed_on_close(folder, stage):
+    assert len(sockets(folder)) == 1
+    stage.close()
+
+    assert sockets(folder) == []
+    stage.thread.join(timeout=5)
+    stage.writer.join(timeout=5)
+    assert not stage.thread.is_alive()
+    assert not stage.writer.is_alive()
