@@ -28,11 +28,14 @@ if TYPE_CHECKING:
     from flask import Flask
 
 # Each setting: the store (memory or SQLite) and the journal (off, memory or shared).
+# The shared journal keeps records in memory until read, as with 2 workers, or writes
+# each one at once, as with 2 workers and --journal-file.
 SETTINGS = {
     "memory store, no journal": ("memory", "off"),
     "memory store, memory journal": ("memory", "memory"),
     "SQLite store, no journal": ("sqlite", "off"),
     "SQLite store, shared journal (2 workers)": ("sqlite", "shared"),
+    "SQLite store, shared journal written at once": ("sqlite", "shared-direct"),
 }
 WARM_UP_CREATES = 300
 
@@ -56,8 +59,10 @@ def build(store: str, journal: str, folder: Path) -> Flask:
         journal_limit=0 if journal == "off" else 10_000,
     )
     shared = (
-        SharedJournal(folder / "journal", config.journal_limit)
-        if journal == "shared"
+        SharedJournal(
+            folder / "journal", config.journal_limit, stage=journal == "shared"
+        )
+        if journal.startswith("shared")
         else None
     )
     return create_app(config, journal=shared)
