@@ -22,6 +22,7 @@ SCRIPTS = [
     "memory",
     "hotspots",
     "percreate",
+    "collect",
     "servers",
     "ceiling",
     "specs",
@@ -168,3 +169,16 @@ def test_percreate_prints_every_setting(capsys):
     table = capsys.readouterr().out
     for name in percreate.SETTINGS:
         assert f"| {name} |" in table
+
+
+def test_collect_prints_every_list_size(capsys, monkeypatch):
+    from mockgraph import journal_stage
+
+    # The script raises the thresholds for the whole process.
+    for name in ("FULL_RECORDS", "FULL_BYTES", "MAX_RECORDS"):
+        monkeypatch.setattr(journal_stage, name, getattr(journal_stage, name))
+    collect = load("collect")
+
+    assert collect.main(["--rounds", "1", "--record-bytes", "10"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [row.split("|")[1].strip() for row in rows] == ["128", "256", "512", "1024"]
