@@ -2,22 +2,30 @@
 
 A worker of ``mockgraph serve --workers N`` appends each record to its own list, with
 the time from the system-wide monotonic clock, and takes no lock that another process
-shares. A request that reads the journal, or a worker's writer thread once its list is
-full, collects the records of every worker up to one moment. It merges them by time
+shares. A request that reads the journal, or a worker's writer thread once its list
+is full, collects the records of every worker up to one moment. It merges them by time
 and writes them to the shared files in that order. Each worker hands its records over
 through a Unix socket in the journal's folder, served by a thread of its own.
 
 Why the numbering stays in time order and never changes:
 
 - A worker takes a record's time and appends the record under one lock, and it
-  answers a collector under the same lock. So a collector that asks for the records
-  up to ``cutoff`` gets every record of that worker timed at or before ``cutoff``;
-  one appended later is timed later.
+  hands records over under the same lock. So a collector that requests the records up
+  to ``cutoff`` gets every record of that worker timed at or before ``cutoff``. A
+  record appended later is timed later.
 - A collector reads the clock before it lists the sockets, and a worker's socket is
   in place before its first record. So a worker that the list misses can only hold
   records timed after ``cutoff``.
-- Collectors take turns on the journal's lock, so the records written next are all
-  timed after the records written before.
+- Collectors take turns on the journal's lock, and a collector writes nothing unless
+  every worker that is alive handed its records over. So the records written next are
+  all timed after the records written before.
+
+Why no record is written twice: each record has an index in its worker's list. With
+the records, a collector stores in the journal's folder, for each worker, the index
+after the last one written (:class:`Marks`). The next collector sends that index with
+its request, and the worker forgets the records before it and hands over only those
+from it. Each collector also tells each worker the new index once it has written, so
+that the worker can free the memory at once.
 
 A request's record is appended before its response is sent, and a collector reads
 the clock after the request that reads the journal arrives. So a client always finds
@@ -47,36 +55,54 @@ logger = logging.getLogger(__name__)
 # A worker's list is collected once it contains this many records or bytes.
 FULL_RECORDS = 1024
 FULL_BYTES = 4 * 1024 * 1024
-# A worker whose list cannot be collected, such as while another process holds the
-# journal's lock, drops its oldest records beyond this many.
+# A worker whose list cannot be collected, such as while another worker does not
+# reply, drops its oldest records beyond this many.
 MAX_RECORDS = 4 * FULL_RECORDS
 # How long a collector waits for a worker to reply, in seconds.
-ANSWER_TIMEOUT_SECONDS = 2.0
+REPLY_TIMEOUT_SECONDS = 2.0
 SOCKET_PREFIX = "stage-"
 SOCKET_SUFFIX = ".sock"
+MARKS_FILE_NAME = "marks"
 # Unix socket paths longer than this do not fit in sockaddr_un on every platform.
 MAX_SOCKET_PATH_BYTES = 100
 
-# A request: "T" and the cutoff time. The reply: its length, then the times and the
-# records in marshal form. The collector then sends "K" once the records are written,
-# and the worker forgets them.
-_REQUEST = struct.Struct("<cq")
+# A collector sends "T" with the cutoff time and the index of the first record not yet
+# written. The worker replies with the reply's length, then, in marshal form, the index
+# of its first record, the times, the records and the count of records lost. Once the
+# records are written, the collector sends "W" with the index after them.
+_REQUEST = struct.Struct("<cqq")
 _LENGTH = struct.Struct("<Q")
 _TAKE = b"T"
+_WRITTEN = b"W"
 # Version 2 does not look for shared objects, which makes it ten times faster than
 # the default on a list of a thousand records.
 _MARSHAL_VERSION = 2
-_DONE = b"K"
 
 _names = itertools.count()
 
 
-@dataclass(frozen=True)
-class Handover:
-    """The records before index ``end`` that a worker handed over, and its drops."""
+class WorkerUnavailable(TimeoutError):
+    """A worker that is alive did not hand over its records in time or in full."""
 
-    end: int
-    dropped: int
+
+@dataclass
+class Handover:
+    """Records that a worker handed over, oldest first, and their times.
+
+    ``start`` is the index of the first record in the worker's list. ``lost`` counts
+    every record that the worker dropped without handing it over, since it started.
+    """
+
+    name: str
+    start: int
+    times: list[int]
+    records: list[bytes]
+    lost: int
+
+    @property
+    def end(self) -> int:
+        """The index after the last record handed over."""
+        return self.start + len(self.records)
 
 
 class Stage:
@@ -84,27 +110,28 @@ class Stage:
 
     def __init__(self, folder: str, write: Callable[[], None]) -> None:
         """Listen for collectors; call ``write`` in a thread once the list is full."""
-        name = f"{SOCKET_PREFIX}{os.getpid()}-{next(_names)}{SOCKET_SUFFIX}"
-        self.path = os.path.join(folder, name)
+        self.name = f"{SOCKET_PREFIX}{os.getpid()}-{next(_names)}{SOCKET_SUFFIX}"
+        self.path = os.path.join(folder, self.name)
         if len(os.fsencode(self.path)) > MAX_SOCKET_PATH_BYTES:
             raise OSError(
                 errno.ENAMETOOLONG,
                 f"the journal folder's path is too long for a Unix socket: {folder}",
             )
 
+        self.pid = os.getpid()
         self.lock = threading.Lock()
         self.times: list[int] = []
         self.records: list[bytes] = []
         self.size = 0
-        #: How many records this list has forgotten: the index of ``records[0]``.
+        #: The index of ``records[0]``: how many records this list has forgotten.
         self.first = 0
-        #: Records dropped because the list could not be collected, not yet counted
-        #: in the shared journal.
-        self.dropped = 0
-        #: The index after the records handed to a collector that has not confirmed
-        #: them yet, and how many of them were dropped from this list meanwhile.
-        self.handed_end = 0
-        self.dropped_handed = 0
+        #: The index after the last record known to be written.
+        self.written_end = 0
+        #: Records dropped because the list was full, as (start, end) index ranges,
+        #: not yet known to be written or lost.
+        self.dropped: list[tuple[int, int]] = []
+        #: Records dropped and never written, since the list started.
+        self.lost = 0
         self.closed = False
         self.full = threading.Event()
         self.write = write
@@ -128,12 +155,61 @@ class Stage:
             self.size += len(data)
             count = len(self.records)
             if count > MAX_RECORDS:
-                self._drop_oldest(count - MAX_RECORDS)
+                self.dropped.append((self.first, self.first + count - MAX_RECORDS))
+                self._forget(count - MAX_RECORDS)
 
             full = count >= FULL_RECORDS or self.size >= FULL_BYTES
 
         if full and not self.full.is_set():
             self.full.set()
+
+    def take(self, cutoff: int, written_end: int) -> Handover:
+        """Return the records timed up to ``cutoff`` that are not yet written.
+
+        ``written_end`` is the index after the last record written. The records
+        before it are forgotten, and a record dropped from it on was never handed to
+        a collector that wrote it, so it counts as lost.
+        """
+        with self.lock:
+            self._learn_written(written_end)
+            for start, end in self.dropped:
+                self.lost += end - max(start, written_end)
+            self.dropped.clear()
+            count = bisect.bisect_right(self.times, cutoff)
+            return Handover(
+                self.name,
+                self.first,
+                self.times[:count],
+                self.records[:count],
+                self.lost,
+            )
+
+    def forget_written(self, written_end: int) -> None:
+        """Forget the records before ``written_end``, which a collector has written."""
+        with self.lock:
+            self._learn_written(written_end)
+
+    def _learn_written(self, written_end: int) -> None:
+        if written_end <= self.written_end:
+            return
+
+        self.written_end = written_end
+        self._forget(written_end - self.first)
+        # A record dropped before the index was in the collector's handover.
+        self.dropped = [
+            (max(start, written_end), end)
+            for start, end in self.dropped
+            if end > written_end
+        ]
+
+    def _forget(self, count: int) -> None:
+        if count <= 0:
+            return
+
+        self.size -= sum(map(len, self.records[:count]))
+        del self.times[:count]
+        del self.records[:count]
+        self.first += count
 
     def _write_when_full(self) -> None:
         while True:
@@ -146,53 +222,11 @@ class Stage:
                 self.write()
             except Exception:
                 logger.exception("failed to write journal records")
-
-    def _drop_oldest(self, count: int) -> None:
-        # A record handed to a collector is written unless the collector fails, so it
-        # counts as dropped only then (see keep()).
-        handed = max(0, min(self.handed_end, self.first + count) - self.first)
-        self.dropped += count - handed
-        self.dropped_handed += handed
-        self._forget(count)
-
-    def upto(self, cutoff: int) -> tuple[Handover, list[int], list[bytes]]:
-        """Return the records timed up to ``cutoff``, oldest first, and their times.
-
-        The :class:`Handover` tells which records and drops to forget once they are
-        written. Call :meth:`forget` or :meth:`keep` next.
-        """
-        with self.lock:
-            count = bisect.bisect_right(self.times, cutoff)
-            handover = Handover(self.first + count, self.dropped)
-            self.handed_end = handover.end
-            return handover, self.times[:count], self.records[:count]
-
-    def forget(self, handover: Handover) -> None:
-        """Forget records and drops once the shared journal has counted them."""
-        with self.lock:
-            self._forget(handover.end - self.first)
-            self.dropped -= handover.dropped
-            self.dropped_handed = 0
-            self.handed_end = self.first
-
-    def keep(self) -> None:
-        """Keep the records handed to a collector that failed to write them."""
-        with self.lock:
-            self.dropped += self.dropped_handed
-            self.dropped_handed = 0
-            self.handed_end = self.first
-
-    def _forget(self, count: int) -> None:
-        if count <= 0:
-            return
-
-        self.size -= sum(map(len, self.records[:count]))
-        del self.times[:count]
-        del self.records[:count]
-        self.first += count
+                # Another worker may not reply for a while: try again later.
+                time.sleep(REPLY_TIMEOUT_SECONDS)
 
     def close(self) -> None:
-        """Stop answering collectors; the records still here are lost."""
+        """Stop serving collectors; the records still here are lost."""
         self.closed = True
         self.full.set()
         with suppress(OSError):
@@ -214,125 +248,187 @@ class Stage:
                 return
 
             with connection:
-                connection.settimeout(ANSWER_TIMEOUT_SECONDS)
+                connection.settimeout(REPLY_TIMEOUT_SECONDS)
                 try:
-                    self._answer(connection)
-                except (OSError, ValueError, EOFError) as err:
-                    logger.warning(
-                        "journal collector disconnected before confirming: %s", err
-                    )
+                    self._reply(connection)
+                except ValueError as err:
+                    logger.warning("invalid journal request on %s: %s", self.path, err)
+                except (OSError, EOFError) as err:
+                    # The collector failed, and logged why; the records stay here.
+                    logger.info("journal collector left %s early: %s", self.path, err)
 
-    def _answer(self, connection: socket.socket) -> None:
-        command, cutoff = _REQUEST.unpack(_receive(connection, _REQUEST.size))
+    def _reply(self, connection: socket.socket) -> None:
+        command, cutoff, written_end = _REQUEST.unpack(
+            _receive(connection, _REQUEST.size)
+        )
         if command != _TAKE:
             raise ValueError(f"unknown request {command!r}")
 
-        handover, times, records = self.upto(cutoff)
-        confirmed = False
-        try:
-            payload = marshal.dumps(
-                (times, records, handover.dropped), _MARSHAL_VERSION
-            )
-            connection.sendall(_LENGTH.pack(len(payload)) + payload)
-            confirmed = _receive(connection, 1) == _DONE
-        finally:
-            if confirmed:
-                self.forget(handover)
-            else:
-                self.keep()
+        handover = self.take(cutoff, written_end)
+        payload = marshal.dumps(
+            (handover.start, handover.times, handover.records, handover.lost),
+            _MARSHAL_VERSION,
+        )
+        connection.sendall(_LENGTH.pack(len(payload)) + payload)
+        command, _, written_end = _REQUEST.unpack(_receive(connection, _REQUEST.size))
+        if command != _WRITTEN:
+            raise ValueError(f"unknown request {command!r}")
+
+        self.forget_written(written_end)
 
 
 @dataclass
-class Batch:
-    """The records that one worker handed over, oldest first, and their times."""
+class Marks:
+    """The index after each worker's last record written, and its lost records counted.
 
-    times: list[int]
-    records: list[bytes]
-    #: Records the worker dropped because its list was full.
-    dropped: int
-    #: Tells the worker to forget the records, once they are written or discarded.
-    done: Callable[[], None]
-    #: Lets the worker keep them.
-    cancel: Callable[[], None]
-
-
-def collect(folder: str, own: Stage | None) -> list[Batch]:
-    """Return the records of every worker timed up to now, one batch per worker.
-
-    Call each batch's ``done`` once its records are written, or its ``cancel``; until
-    then the worker keeps them. Run this under the journal's lock, so that collectors
-    take turns.
+    ``written`` maps a worker's socket name to both. The count is the part of the
+    worker's lost records already added to the journal's dropped count.
     """
-    cutoff = time.monotonic_ns()
-    names = sorted(
-        name
-        for name in os.listdir(folder)
-        if name.startswith(SOCKET_PREFIX) and name.endswith(SOCKET_SUFFIX)
-    )
-    batches: list[Batch] = []
-    try:
-        for name in names:
-            path = os.path.join(folder, name)
-            if own is not None and path == own.path:
-                batch: Batch | None = _take(own, cutoff)
-            else:
-                batch = _ask(path, cutoff)
-            if batch is not None:
-                batches.append(batch)
-    except BaseException:
-        for batch in batches:
-            batch.cancel()
-        raise
 
-    return batches
+    written: dict[str, tuple[int, int]]
 
+    @classmethod
+    def read(cls, folder: str) -> Marks:
+        try:
+            with open(os.path.join(folder, MARKS_FILE_NAME), "rb") as file:
+                return cls(marshal.loads(file.read()))
+        except FileNotFoundError:
+            return cls({})
+        except (EOFError, ValueError, TypeError) as err:
+            # Only a process killed while it replaced the file leaves it so.
+            logger.error(
+                "invalid journal marks file in %s, read as empty: %s", folder, err
+            )
+            return cls({})
 
-def merge(batches: list[Batch]) -> list[bytes]:
-    """Return the records of ``batches`` ordered by time, and ties by worker."""
-    if len(batches) == 1:
-        return batches[0].records
-
-    order = sorted(
-        (moment, worker, index)
-        for worker, batch in enumerate(batches)
-        for index, moment in enumerate(batch.times)
-    )
-    return [batches[worker].records[index] for _, worker, index in order]
+    def save(self, folder: str) -> None:
+        """Replace the file, so that a reader finds either the old or the new marks."""
+        path = os.path.join(folder, MARKS_FILE_NAME)
+        temporary = f"{path}.new"
+        with open(temporary, "wb") as file:
+            file.write(marshal.dumps(self.written, _MARSHAL_VERSION))
+        os.replace(temporary, path)
 
 
-def _take(stage: Stage, cutoff: int) -> Batch:
-    handover, times, records = stage.upto(cutoff)
-    return Batch(
-        times, records, handover.dropped, lambda: stage.forget(handover), stage.keep
-    )
+class Collection:
+    """The records that every worker alive handed over to one collector."""
 
+    def __init__(self, folder: str, own: Stage | None, own_only: bool = False) -> None:
+        """Ask every worker, or with ``own_only`` only ``own``, for its records.
 
-def _ask(path: str, cutoff: int) -> Batch | None:
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.settimeout(ANSWER_TIMEOUT_SECONDS)
-    try:
-        connection.connect(path)
-        connection.sendall(_REQUEST.pack(_TAKE, cutoff))
-        (length,) = _LENGTH.unpack(_receive(connection, _LENGTH.size))
-        times, records, dropped = marshal.loads(_receive(connection, length))
-    except (ConnectionRefusedError, FileNotFoundError):
-        # The worker has stopped: nothing listens on its socket any more.
-        connection.close()
-        with suppress(OSError):
-            os.remove(path)
-        return None
-    except (OSError, ValueError, EOFError, TypeError) as err:
-        connection.close()
-        logger.warning(
-            "journal records of the worker at %s were not collected: %s", path, err
+        Run this under the journal's lock, so that collectors take turns. Raise
+        :class:`WorkerUnavailable` if a worker that is alive does not reply in time
+        or in full. Every worker then keeps all its records.
+        """
+        self.folder = folder
+        self.marks = Marks.read(folder)
+        self.handovers: list[Handover] = []
+        self._connections: dict[str, socket.socket] = {}
+        self._own = own
+        self._own_only = own_only
+        cutoff = time.monotonic_ns()
+        names = sorted(
+            name
+            for name in os.listdir(folder)
+            if name.startswith(SOCKET_PREFIX) and name.endswith(SOCKET_SUFFIX)
         )
-        return None
+        if own_only:
+            names = [own.name] if own is not None else []
+        try:
+            for name in names:
+                written_end = self.marks.written.get(name, (0, 0))[0]
+                if own is not None and name == own.name:
+                    self.handovers.append(own.take(cutoff, written_end))
+                else:
+                    handover = self._ask(name, cutoff, written_end)
+                    if handover is not None:
+                        self.handovers.append(handover)
+        except BaseException:
+            self.close()
+            raise
 
-    def done() -> None:
-        with connection, suppress(OSError):
-            connection.sendall(_DONE)
+    def records(self) -> list[bytes]:
+        """Return the records of every worker ordered by time, and ties by worker."""
+        if len(self.handovers) == 1:
+            return self.handovers[0].records
 
-    return Batch(times, records, dropped, done, connection.close)
+        order = sorted(
+            (moment, worker, index)
+            for worker, handover in enumerate(self.handovers)
+            for index, moment in enumerate(handover.times)
+        )
+        return [self.handovers[worker].records[index] for _, worker, index in order]
+
+    def newly_lost(self) -> int:
+        """Return how many records the workers lost since the last collection."""
+        return sum(
+            handover.lost - self.marks.written.get(handover.name, (0, 0))[1]
+            for handover in self.handovers
+        )
+
+    def finish(self) -> None:
+        """Record that every record handed over is written or discarded.
+
+        Call this under the journal's lock, right after the records are written.
+        """
+        written = {
+            handover.name: (handover.end, handover.lost) for handover in self.handovers
+        }
+        if self._own_only:
+            # The other workers' marks stay as they were.
+            written = {**self.marks.written, **written}
+        self.marks.written = written
+        try:
+            self.marks.save(self.folder)
+        except OSError:
+            # NOTE: the records just written are then handed over and written again.
+            self.close()
+            raise
+
+        for handover in self.handovers:
+            if self._own is not None and handover.name == self._own.name:
+                self._own.forget_written(handover.end)
+                continue
+
+            connection = self._connections.pop(handover.name, None)
+            if connection is not None:
+                with connection, suppress(OSError):
+                    connection.sendall(_REQUEST.pack(_WRITTEN, 0, handover.end))
+
+    def close(self) -> None:
+        """Close the connections, so that each worker keeps its records."""
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    def _ask(self, name: str, cutoff: int, written_end: int) -> Handover | None:
+        path = os.path.join(self.folder, name)
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(REPLY_TIMEOUT_SECONDS)
+        try:
+            connection.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            # The worker has stopped: nothing listens on its socket any more.
+            connection.close()
+            with suppress(OSError):
+                os.remove(path)
+            return None
+        except OSError:
+            connection.close()
+            raise
+
+        self._connections[name] = connection
+        try:
+            connection.sendall(_REQUEST.pack(_TAKE, cutoff, written_end))
+            (length,) = _LENGTH.unpack(_receive(connection, _LENGTH.size))
+            start, times, records, lost = marshal.loads(_receive(connection, length))
+        except (OSError, EOFError, ValueError, TypeError) as err:
+            raise WorkerUnavailable(
+                f"the worker listening on {path} did not hand over its records "
+                f"within {REPLY_TIMEOUT_SECONDS} s: {err}"
+            ) from err
+
+        return Handover(name, start, times, records, lost)
 
 
 def _receive(connection: socket.socket, size: int) -> bytes:

@@ -33,6 +33,7 @@ import errno
 import fcntl
 import logging
 import mmap
+import multiprocessing.util
 import os
 import struct
 import threading
@@ -43,7 +44,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass
 
 from .journal import Interaction, Interactions, decode_record, encode_record, pass_on
-from .journal_stage import Batch, Stage, collect, merge
+from .journal_stage import Collection, Stage, WorkerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,11 @@ class SharedJournal:
             if self._stage is None and not self._stage_failed:
                 try:
                     self._stage = Stage(self.folder, self._write_full_stage)
+                    # Granian stops a worker, such as on reload, by returning from
+                    # its process function, after which multiprocessing runs this.
+                    multiprocessing.util.Finalize(
+                        self._stage, self._write_at_exit, exitpriority=10
+                    )
                 except OSError as err:
                     self._stage_failed = True
                     logger.warning(
@@ -223,23 +229,29 @@ class SharedJournal:
                 self._write_staged(files)
         except (OSError, TimeoutError) as err:
             logger.error("failed to write journal records: %s", err)
+            # Such as while another worker does not reply: try again later.
+            time.sleep(1)
 
-    def _write_staged(self, files: _ProcessFiles) -> None:
+    def _write_staged(self, files: _ProcessFiles, own_only: bool = False) -> None:
         """Write every process's records collected up to now, oldest first.
 
         Run this under the lock. Records that fail to be written count as dropped.
+        Raise :class:`~mockgraph.journal_stage.WorkerUnavailable` if a worker does not
+        hand its records over; nothing is written then. With ``own_only``, write this
+        process's records alone, out of order with the others'.
         """
-        batches = collect(self.folder, self._stage)
+        collection = Collection(self.folder, self._stage, own_only)
         try:
-            self._write_many(files, merge(batches), sum(b.dropped for b in batches))
+            self._write_many(files, collection.records(), collection.newly_lost())
         finally:
-            _finish(batches)
+            # Records that failed to be written were counted as dropped.
+            collection.finish()
 
     def _discard_staged(self) -> int:
         """Forget every process's records collected up to now; return their count."""
-        batches = collect(self.folder, self._stage)
-        _finish(batches)
-        return sum(len(batch.records) for batch in batches)
+        collection = Collection(self.folder, self._stage)
+        collection.finish()
+        return len(collection.records())
 
     def _write_many(
         self, files: _ProcessFiles, records: list[bytes], dropped: int
@@ -386,13 +398,18 @@ class SharedJournal:
 
     def records(self) -> Interactions:
         """Return new copies of the newest ``limit`` records, oldest first."""
+        return self.records_and_dropped()[0]
+
+    def records_and_dropped(self) -> tuple[Interactions, int]:
+        """Return :meth:`records` and :attr:`dropped`, both as of one moment."""
         if not self.limit:
-            return Interactions([])
+            return Interactions([]), self.dropped
 
         chunks: list[bytes] = []
         with self._locked() as files:
             self._collect(files)
             header = _read_header(files)
+            dropped = self._dropped(header)
             first = max(0, header.segment - self._segments_back)
             fds: list[tuple[int, int]] = []
             try:
@@ -419,17 +436,19 @@ class SharedJournal:
                 os.close(fd)
 
         frames = _split_frames(b"".join(chunks))
-        return Interactions(
+        records = Interactions(
             decode_record(seq, data) for seq, data in frames[-self.limit :]
         )
+        return records, dropped
 
     @property
     def dropped(self) -> int:
         """How many records are not kept: past the limit, or failed to be written."""
         with self._locked() as files:
             self._collect(files)
-            header = _read_header(files)
+            return self._dropped(_read_header(files))
 
+    def _dropped(self, header: _Header) -> int:
         lost = header.lost + self._unwritten
         return max(0, header.last - header.cleared - self.limit) + lost
 
@@ -461,9 +480,16 @@ class SharedJournal:
         The records this process keeps in memory are written first.
         """
         stage = self._stage
-        if stage is not None:
-            with suppress(TimeoutError, OSError), self._locked() as files:
-                self._write_staged(files)
+        if stage is not None and stage.pid == os.getpid():
+            try:
+                with self._locked() as files:
+                    try:
+                        self._write_staged(files)
+                    except WorkerUnavailable as err:
+                        logger.warning("%s; writing this worker's records alone", err)
+                        self._write_staged(files, own_only=True)
+            except (OSError, TimeoutError) as err:
+                logger.error("failed to write journal records on close: %s", err)
             stage.close()
             self._stage = None
 
@@ -473,13 +499,23 @@ class SharedJournal:
             if files is not None:
                 files.close()
 
+    def _write_at_exit(self) -> None:
+        if self._stage is not None and self._stage.pid == os.getpid():
+            self.close()
+
     def _collect(self, files: _ProcessFiles) -> None:
-        """Write what every process keeps in memory, so that a reader finds it."""
+        """Write what every process keeps in memory, so that a reader finds it.
+
+        Raise :class:`~mockgraph.journal_stage.WorkerUnavailable` if a worker does not
+        hand its records over, because a listing without them would be incomplete.
+        """
         if not self.stage:
             return
 
         try:
             self._write_staged(files)
+        except WorkerUnavailable:
+            raise
         except OSError as err:
             logger.error("failed to write journal records: %s", err)
 
@@ -525,11 +561,6 @@ class SharedJournal:
 
     def __repr__(self) -> str:
         return f"SharedJournal({self.folder!r}, limit={self.limit})"
-
-
-def _finish(batches: list[Batch]) -> None:
-    for batch in batches:
-        batch.done()
 
 
 def _wait_for_flock(fd: int, deadline: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from mockgraph import journal_stage, shared_journal
 from mockgraph.journal import Interaction
-from mockgraph.journal_stage import SOCKET_PREFIX
+from mockgraph.journal_stage import SOCKET_PREFIX, WorkerUnavailable
 from mockgraph.shared_journal import SharedJournal
 
 from .test_shared_journal import make_record
@@ -251,23 +252,31 @@ def test_stopped_worker_socket_removed(journal, folder):
     assert len(sockets(folder)) == 1
 
 
-def test_silent_worker_skipped(journal, folder, monkeypatch, caplog):
-    monkeypatch.setattr(journal_stage, "ANSWER_TIMEOUT_SECONDS", 0.2)
+def test_silent_worker_fails_listing(journal, folder, monkeypatch):
+    monkeypatch.setattr(journal_stage, "REPLY_TIMEOUT_SECONDS", 0.2)
     silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     silent.bind(os.path.join(folder, f"{SOCKET_PREFIX}1-0.sock"))
     silent.listen(1)
     journal.append(make_record(path="/live"))
     try:
-        with caplog.at_level(logging.WARNING, logger="mockgraph.journal_stage"):
-            assert paths(journal) == ["/live"]
+        with pytest.raises(WorkerUnavailable, match="did not hand over its records"):
+            journal.records()
     finally:
         silent.close()
 
-    assert "were not collected" in caplog.text
+    # Nothing was written or forgotten while the listing failed.
+    assert paths(journal) == ["/live"]
 
 
 @pytest.mark.parametrize(
-    "sent", [b"", b"X", b"Z" + b"\0" * 8, b"T\0\0\0\0\0\0\0\0garbage"]
+    "sent",
+    [
+        b"",
+        b"X",
+        b"Z" + b"\0" * 16,
+        b"T" + b"\0" * 16 + b"garbage",
+        b"T" + b"\xff" * 16,
+    ],
 )
 def test_socket_survives_bad_requests(journal, sent):
     journal.append(make_record(path="/kept"))
@@ -278,19 +287,36 @@ def test_socket_survives_bad_requests(journal, sent):
         client.connect(os.path.join(journal.folder, name))
         client.sendall(sent)
 
-    # A collector that never confirms leaves the records with the worker.
     assert paths(journal) == ["/kept"]
     assert stage.thread.is_alive()
 
 
-def test_unconfirmed_records_stay(journal, other):
+def test_collection_closed_unwritten_keeps_records(journal, other):
     other.append(make_record(path="/b"))
-    batches = journal_stage.collect(journal.folder, journal._stage)
-    assert [batch.records for batch in batches if batch.records] != []
-    for batch in batches:
-        batch.cancel()
+    with journal._locked():
+        collection = journal_stage.Collection(journal.folder, journal._stage)
+        assert [len(handover.records) for handover in collection.handovers] == [1]
+        collection.close()
 
     assert paths(journal) == ["/b"]
+
+
+def test_untold_worker_hands_nothing_twice(journal, other, monkeypatch):
+    for index in range(3):
+        other.append(make_record(path=f"/{index}"))
+    with journal._locked() as files:
+        collection = journal_stage.Collection(journal.folder, journal._stage)
+        journal._write_many(files, collection.records(), collection.newly_lost())
+        # The other worker is not told that its records are written, as when it
+        # collects its own list before it reads the message.
+        untold = collection._connections
+        monkeypatch.setattr(collection, "_connections", {})
+        collection.finish()
+        for connection in untold.values():
+            connection.close()
+
+    assert paths(other) == ["/0", "/1", "/2"]
+    assert [record.seq for record in journal.records()] == [1, 2, 3]
 
 
 def append_and_wait(
@@ -392,42 +418,63 @@ def test_stage_drops_oldest_beyond_max(stage):
     fill(stage, "a", "b", "c", "d", "e")
 
     assert stage.records == [b"c", b"d", b"e"]
-    assert stage.dropped == 2
+    handover = stage.take(time.monotonic_ns(), 0)
+    assert handover.start == 2
+    assert handover.lost == 2
 
 
-def test_stage_kept_handover_counts_drops(stage):
+def test_stage_drop_of_written_record_not_lost(stage):
     fill(stage, "a", "b", "c")
-    _, _, records = stage.upto(time.monotonic_ns())
-    assert records == [b"a", b"b", b"c"]
+    handover = stage.take(time.monotonic_ns(), 0)
+    assert handover.records == [b"a", b"b", b"c"]
+    # "a" and "b" are dropped while a collector writes them.
     fill(stage, "d", "e")
+    stage.forget_written(handover.end)
 
-    # "a" and "b" are with a collector, which writes them unless it fails.
-    assert stage.dropped == 0
-    stage.keep()
-    assert stage.dropped == 2
-    assert stage.records == [b"c", b"d", b"e"]
-
-
-def test_stage_written_handover_not_dropped(stage):
-    fill(stage, "a", "b", "c")
-    handover, _, _ = stage.upto(time.monotonic_ns())
-    fill(stage, "d", "e")
-    stage.forget(handover)
-
-    assert stage.dropped == 0
     assert stage.records == [b"d", b"e"]
     assert stage.size == 2
+    assert stage.take(time.monotonic_ns(), handover.end).lost == 0
+
+
+def test_stage_drop_after_failed_collection_lost(stage):
+    fill(stage, "a", "b", "c")
+    stage.take(time.monotonic_ns(), 0)
+    fill(stage, "d", "e")
+    # The collector failed, so the next one starts from the same index.
+    handover = stage.take(time.monotonic_ns(), 0)
+
+    assert handover.records == [b"c", b"d", b"e"]
+    assert handover.start == 2
+    assert handover.lost == 2
+
+
+def test_stage_forgets_written_on_take(stage):
+    fill(stage, "a", "b", "c")
+    handover = stage.take(time.monotonic_ns(), 2)
+
+    assert handover.start == 2
+    assert handover.records == [b"c"]
+    assert stage.records == [b"c"]
+
+
+def test_stage_ignores_older_written_index(stage):
+    fill(stage, "a", "b", "c")
+    stage.forget_written(2)
+    stage.forget_written(1)
+
+    assert stage.records == [b"c"]
+    assert stage.first == 2
 
 
 def test_stage_keeps_records_after_cutoff(stage):
     fill(stage, "a")
     cutoff = time.monotonic_ns()
     fill(stage, "b")
-    handover, times, records = stage.upto(cutoff)
-    stage.forget(handover)
+    handover = stage.take(cutoff, 0)
+    stage.forget_written(handover.end)
 
-    assert records == [b"a"]
-    assert len(times) == 1
+    assert handover.records == [b"a"]
+    assert len(handover.times) == 1
     assert stage.records == [b"b"]
 
 
@@ -440,3 +487,66 @@ def test_stage_socket_removed_on_close(folder, stage):
     stage.writer.join(timeout=5)
     assert not stage.thread.is_alive()
     assert not stage.writer.is_alive()
+
+
+def test_stopped_worker_fails_then_loses_nothing(journal, monkeypatch):
+    monkeypatch.setattr(journal_stage, "REPLY_TIMEOUT_SECONDS", 0.5)
+    read = FORK.Event()
+    workers = []
+    for worker in range(2):
+        ready = FORK.Event()
+        process = FORK.Process(
+            target=append_and_wait, args=(journal, worker, 50, ready, read)
+        )
+        process.start()
+        workers.append((process, ready))
+
+    try:
+        for _, ready in workers:
+            assert ready.wait(60)
+        stopped = workers[1][0].pid
+        assert stopped is not None
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            # The first worker hands its records over, the second does not reply.
+            with pytest.raises(WorkerUnavailable):
+                journal.records()
+        finally:
+            os.kill(stopped, signal.SIGCONT)
+        records = journal.records()
+    finally:
+        read.set()
+        for process, _ in workers:
+            process.join(timeout=60)
+
+    assert [record.seq for record in records] == list(range(1, 101))
+    assert len({record.path for record in records}) == 100
+    assert journal.dropped == 0
+
+
+def append_and_return(journal: SharedJournal) -> None:
+    for index in range(3):
+        journal.append(make_record(path=f"/stopping/{index}"))
+
+
+def test_stopping_worker_writes_its_records(journal):
+    # A worker that Granian stops, such as on reload, returns from its process
+    # function, as this child does.
+    child = FORK.Process(target=append_and_return, args=(journal,))
+    child.start()
+    child.join(timeout=60)
+
+    assert child.exitcode == 0
+    assert paths(journal) == [f"/stopping/{index}" for index in range(3)]
+    assert len(sockets(journal.folder)) == 0
+
+
+def test_records_and_dropped_agree(folder):
+    journal = SharedJournal(folder, limit=2, stage=True)
+    for index in range(5):
+        journal.append(make_record(path=f"/{index}"))
+
+    records, dropped = journal.records_and_dropped()
+    journal.close()
+    assert [record.path for record in records] == ["/3", "/4"]
+    assert dropped == 3
