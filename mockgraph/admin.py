@@ -59,7 +59,9 @@ def list_interactions() -> Response:
             target="status",
         )
 
-    records = state.journal.records().filter(
+    # One call, so that "dropped" counts as of the moment the records were read.
+    records, dropped = state.journal.records_and_dropped()
+    records = records.filter(
         method=request.args.get("method"),
         path=request.args.get("path"),
         status=int(status) if status is not None else None,
@@ -69,7 +71,7 @@ def list_interactions() -> Response:
         {
             "value": [record.to_json() for record in records],
             "count": len(records),
-            "dropped": state.journal.dropped,
+            "dropped": dropped,
         }
     )
 

@@ -444,6 +444,8 @@ class JournalBackend(Protocol):
 
     def records(self) -> Interactions: ...
 
+    def records_and_dropped(self) -> tuple[Interactions, int]: ...
+
     def clear(self, restart_numbering: bool = True) -> None: ...
 
 
@@ -491,10 +493,15 @@ class Journal:
 
     def records(self) -> Interactions:
         """Return new copies of the kept records, oldest first."""
+        return self.records_and_dropped()[0]
+
+    def records_and_dropped(self) -> tuple[Interactions, int]:
+        """Return :meth:`records` and :attr:`dropped`, both as of one moment."""
         with self._lock:
             kept = list(self._records)
+            dropped = self.dropped
 
-        return Interactions(decode_record(seq, data) for seq, data in kept)
+        return Interactions(decode_record(seq, data) for seq, data in kept), dropped
 
     def close(self) -> None:
         """Close every sink that has a ``close`` method."""

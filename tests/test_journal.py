@@ -152,6 +152,28 @@ def test_journal_bounded_counts_dropped():
     assert journal.dropped == 2
 
 
+def test_journal_records_and_dropped_agree():
+    journal = Journal(limit=3)
+    for _ in range(5):
+        journal.append(make_record())
+
+    records, dropped = journal.records_and_dropped()
+    assert [record.seq for record in records] == [3, 4, 5]
+    assert dropped == 2
+
+
+def test_listing_dropped_matches_records():
+    client = create_app(Config(journal_limit=2)).test_client()
+    for _ in range(4):
+        client.get(
+            "/beta/users/42/profile/skills", headers={"Authorization": "Bearer t"}
+        )
+
+    listed = client.get("/_mockgraph/interactions").get_json()
+    assert [record["seq"] for record in listed["value"]] == [3, 4]
+    assert listed["dropped"] == 2
+
+
 def test_journal_record_round_trips():
     journal = Journal()
     original = make_record()
