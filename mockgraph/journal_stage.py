@@ -81,8 +81,12 @@ _MARSHAL_VERSION = 2
 _names = itertools.count()
 
 
-class WorkerUnavailable(TimeoutError):
-    """A worker that is alive did not hand over its records in time or in full."""
+class CollectionFailed(TimeoutError):
+    """The workers' records could not be collected, and none was written or forgotten.
+
+    This happens when a worker that is alive does not hand over its records in time
+    or in full, or when the marks file cannot be read.
+    """
 
 
 @dataclass
@@ -289,17 +293,33 @@ class Marks:
 
     @classmethod
     def read(cls, folder: str) -> Marks:
+        """Read the marks file; raise :class:`CollectionFailed` if it is unreadable.
+
+        A file with invalid contents, which only a process killed while it replaced
+        the file or another program leaves, is logged and read as empty.
+        """
+        path = os.path.join(folder, MARKS_FILE_NAME)
         try:
-            with open(os.path.join(folder, MARKS_FILE_NAME), "rb") as file:
-                return cls(marshal.loads(file.read()))
+            with open(path, "rb") as file:
+                data = file.read()
         except FileNotFoundError:
             return cls({})
+        except OSError as err:
+            raise CollectionFailed(
+                f"cannot read the journal marks file: {err}"
+            ) from err
+
+        try:
+            written = marshal.loads(data)
         except (EOFError, ValueError, TypeError) as err:
-            # Only a process killed while it replaced the file leaves it so.
+            written = err
+        if not _valid_marks(written):
             logger.error(
-                "invalid journal marks file in %s, read as empty: %s", folder, err
+                "invalid journal marks file %s, read as empty: %r", path, written
             )
             return cls({})
+
+        return cls(written)
 
     def save(self, folder: str) -> None:
         """Replace the file, so that a reader finds either the old or the new marks."""
@@ -317,7 +337,7 @@ class Collection:
         """Ask every worker, or with ``own_only`` only ``own``, for its records.
 
         Run this under the journal's lock, so that collectors take turns. Raise
-        :class:`WorkerUnavailable` if a worker that is alive does not reply in time
+        :class:`CollectionFailed` if a worker that is alive does not reply in time
         or in full. Every worker then keeps all its records.
         """
         self.folder = folder
@@ -327,9 +347,13 @@ class Collection:
         self._own = own
         self._own_only = own_only
         cutoff = time.monotonic_ns()
+        try:
+            listed = os.listdir(folder)
+        except OSError as err:
+            raise CollectionFailed(f"cannot list the journal folder: {err}") from err
         names = sorted(
             name
-            for name in os.listdir(folder)
+            for name in listed
             if name.startswith(SOCKET_PREFIX) and name.endswith(SOCKET_SUFFIX)
         )
         if own_only:
@@ -380,10 +404,10 @@ class Collection:
         self.marks.written = written
         try:
             self.marks.save(self.folder)
-        except OSError:
-            # NOTE: the records just written are then handed over and written again.
-            self.close()
-            raise
+        except OSError as err:
+            # The workers learn the index below anyway. NOTE: a worker that does not
+            # receive it hands the records over again, and they are written twice.
+            logger.error("failed to save the journal marks file: %s", err)
 
         for handover in self.handovers:
             if self._own is not None and handover.name == self._own.name:
@@ -413,22 +437,56 @@ class Collection:
             with suppress(OSError):
                 os.remove(path)
             return None
-        except OSError:
+        except OSError as err:
+            # Such as EAGAIN: the worker accepts no connection, so its queue is full.
             connection.close()
-            raise
+            raise CollectionFailed(
+                f"cannot connect to the worker listening on {path}: {err}"
+            ) from err
 
         self._connections[name] = connection
         try:
             connection.sendall(_REQUEST.pack(_TAKE, cutoff, written_end))
             (length,) = _LENGTH.unpack(_receive(connection, _LENGTH.size))
-            start, times, records, lost = marshal.loads(_receive(connection, length))
+            reply = marshal.loads(_receive(connection, length))
         except (OSError, EOFError, ValueError, TypeError) as err:
-            raise WorkerUnavailable(
+            raise CollectionFailed(
                 f"the worker listening on {path} did not hand over its records "
                 f"within {REPLY_TIMEOUT_SECONDS} s: {err}"
             ) from err
 
+        if not _valid_reply(reply):
+            raise CollectionFailed(f"invalid reply from the worker listening on {path}")
+
+        start, times, records, lost = reply
         return Handover(name, start, times, records, lost)
+
+
+def _valid_reply(reply: object) -> bool:
+    """Return whether ``reply`` has the types of (start, times, records, lost)."""
+    if not (isinstance(reply, tuple) and len(reply) == 4):
+        return False
+
+    start, times, records, lost = reply
+    return (
+        type(start) is int
+        and type(lost) is int
+        and isinstance(times, list)
+        and isinstance(records, list)
+        and len(times) == len(records)
+        and all(type(moment) is int for moment in times)
+        and all(type(record) is bytes for record in records)
+    )
+
+
+def _valid_marks(written: object) -> bool:
+    return isinstance(written, dict) and all(
+        isinstance(name, str)
+        and isinstance(value, tuple)
+        and len(value) == 2
+        and all(type(number) is int for number in value)
+        for name, value in written.items()
+    )
 
 
 def _receive(connection: socket.socket, size: int) -> bytes:

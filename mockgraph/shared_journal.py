@@ -44,7 +44,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import astuple, dataclass
 
 from .journal import Interaction, Interactions, decode_record, encode_record, pass_on
-from .journal_stage import Collection, Stage, WorkerUnavailable
+from .journal_stage import Collection, CollectionFailed, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -236,16 +236,23 @@ class SharedJournal:
         """Write every process's records collected up to now, oldest first.
 
         Run this under the lock. Records that fail to be written count as dropped.
-        Raise :class:`~mockgraph.journal_stage.WorkerUnavailable` if a worker does not
+        Raise :class:`~mockgraph.journal_stage.CollectionFailed` if a worker does not
         hand its records over; nothing is written then. With ``own_only``, write this
         process's records alone, out of order with the others'.
         """
         collection = Collection(self.folder, self._stage, own_only)
         try:
             self._write_many(files, collection.records(), collection.newly_lost())
-        finally:
+        except OSError:
             # Records that failed to be written were counted as dropped.
             collection.finish()
+            raise
+        except BaseException:
+            # Nothing tells what was written, so the workers keep every record.
+            collection.close()
+            raise
+
+        collection.finish()
 
     def _discard_staged(self) -> int:
         """Forget every process's records collected up to now; return their count."""
@@ -485,7 +492,7 @@ class SharedJournal:
                 with self._locked() as files:
                     try:
                         self._write_staged(files)
-                    except WorkerUnavailable as err:
+                    except CollectionFailed as err:
                         logger.warning("%s; writing this worker's records alone", err)
                         self._write_staged(files, own_only=True)
             except (OSError, TimeoutError) as err:
@@ -506,7 +513,7 @@ class SharedJournal:
     def _collect(self, files: _ProcessFiles) -> None:
         """Write what every process keeps in memory, so that a reader finds it.
 
-        Raise :class:`~mockgraph.journal_stage.WorkerUnavailable` if a worker does not
+        Raise :class:`~mockgraph.journal_stage.CollectionFailed` if a worker does not
         hand its records over, because a listing without them would be incomplete.
         """
         if not self.stage:
@@ -514,7 +521,7 @@ class SharedJournal:
 
         try:
             self._write_staged(files)
-        except WorkerUnavailable:
+        except CollectionFailed:
             raise
         except OSError as err:
             logger.error("failed to write journal records: %s", err)

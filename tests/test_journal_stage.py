@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import marshal
 import multiprocessing
 import os
 import signal
 import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from mockgraph import journal_stage, shared_journal
 from mockgraph.journal import Interaction
-from mockgraph.journal_stage import SOCKET_PREFIX, WorkerUnavailable
+from mockgraph.journal_stage import SOCKET_PREFIX, CollectionFailed
 from mockgraph.shared_journal import SharedJournal
 
 from .test_shared_journal import make_record
@@ -259,7 +261,7 @@ def test_silent_worker_fails_listing(journal, folder, monkeypatch):
     silent.listen(1)
     journal.append(make_record(path="/live"))
     try:
-        with pytest.raises(WorkerUnavailable, match="did not hand over its records"):
+        with pytest.raises(CollectionFailed, match="did not hand over its records"):
             journal.records()
     finally:
         silent.close()
@@ -509,7 +511,7 @@ def test_stopped_worker_fails_then_loses_nothing(journal, monkeypatch):
         os.kill(stopped, signal.SIGSTOP)
         try:
             # The first worker hands its records over, the second does not reply.
-            with pytest.raises(WorkerUnavailable):
+            with pytest.raises(CollectionFailed):
                 journal.records()
         finally:
             os.kill(stopped, signal.SIGCONT)
@@ -550,3 +552,95 @@ def test_records_and_dropped_agree(folder):
     journal.close()
     assert [record.path for record in records] == ["/3", "/4"]
     assert dropped == 3
+
+
+def test_full_socket_queue_fails_listing(journal, folder):
+    journal.append(make_record(path="/live"))
+    # A worker that accepts no connection, such as a stopped one, whose queue is full.
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.bind(os.path.join(folder, f"{SOCKET_PREFIX}1-0.sock"))
+    stuck.listen(0)
+    queued = []
+    try:
+        for _ in range(64):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.setblocking(False)
+            queued.append(client)
+            try:
+                client.connect(stuck.getsockname())
+            except BlockingIOError:
+                break
+
+        with pytest.raises(CollectionFailed, match="cannot connect"):
+            journal.records()
+    finally:
+        for client in queued:
+            client.close()
+        stuck.close()
+
+    assert paths(journal) == ["/live"]
+
+
+def test_marks_folder_in_the_way_fails_listing(journal, other, folder):
+    other.append(make_record(path="/b"))
+    os.mkdir(os.path.join(folder, journal_stage.MARKS_FILE_NAME))
+
+    with pytest.raises(CollectionFailed, match="marks file"):
+        journal.records()
+    os.rmdir(os.path.join(folder, journal_stage.MARKS_FILE_NAME))
+    assert paths(journal) == ["/b"]
+
+
+@pytest.mark.parametrize("value", [5, {"stage-1-0.sock": 5}, {1: (0, 0)}, [1, 2]])
+def test_invalid_marks_read_as_empty(journal, other, folder, value, caplog):
+    other.append(make_record(path="/b"))
+    with open(os.path.join(folder, journal_stage.MARKS_FILE_NAME), "wb") as file:
+        file.write(marshal.dumps(value))
+
+    with caplog.at_level(logging.ERROR, logger="mockgraph.journal_stage"):
+        assert paths(journal) == ["/b"]
+    assert "invalid journal marks file" in caplog.text
+    other.append(make_record(path="/c"))
+    assert paths(journal) == ["/b", "/c"]
+
+
+def test_unsaved_marks_write_nothing_twice(journal, other, folder, caplog):
+    os.mkdir(os.path.join(folder, journal_stage.MARKS_FILE_NAME + ".new"))
+    for index in range(3):
+        other.append(make_record(path=f"/{index}"))
+
+    with caplog.at_level(logging.ERROR, logger="mockgraph.journal_stage"):
+        assert paths(journal) == ["/0", "/1", "/2"]
+    assert "failed to save the journal marks file" in caplog.text
+    other.append(make_record(path="/3"))
+    # The workers learned what was written from the collector's message.
+    deadline = time.monotonic() + 10
+    while other._stage.written_end < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert paths(journal) == ["/0", "/1", "/2", "/3"]
+
+
+def serve_invalid_reply(listener: socket.socket) -> None:
+    connection, _ = listener.accept()
+    with connection:
+        connection.recv(17)
+        payload = marshal.dumps((0, ["a", 1], [b"x", b"y"], 0))
+        connection.sendall(struct.pack("<Q", len(payload)) + payload)
+        connection.recv(17)
+
+
+def test_invalid_reply_keeps_every_record(journal, other, folder):
+    other.append(make_record(path="/b"))
+    fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    fake.bind(os.path.join(folder, f"{SOCKET_PREFIX}1-0.sock"))
+    fake.listen(1)
+    server = threading.Thread(target=serve_invalid_reply, args=(fake,))
+    server.start()
+    try:
+        with pytest.raises(CollectionFailed, match="invalid reply"):
+            journal.records()
+    finally:
+        server.join(timeout=10)
+        fake.close()
+
+    assert paths(journal) == ["/b"]
