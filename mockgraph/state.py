@@ -72,8 +72,10 @@ class MockGraphState:
         Fault rules go back to the configured ones, with zeroed counters, and the
         throttle clears every counted request.
         """
-        self.store.clear()
+        # First, because the journal of several workers can fail with a 503, and the
+        # reset should then leave everything as it was.
         self.journal.clear()
+        self.store.clear()
         self.faults.reset(self.config.faults)
         if self.throttle is not None:
             self.throttle.clear()

@@ -440,3 +440,21 @@ def test_request_headers_match_werkzeug(headers):
 
     assert request_headers(environ) == expected
     assert list(request_headers(environ)) == list(expected)
+
+
+def test_reset_failing_journal_keeps_skills(monkeypatch):
+    app = create_app(Config())
+    client = app.test_client()
+    auth = {"Authorization": "Bearer t"}
+    body = {"displayName": "Python", "proficiency": "expert"}
+    client.post("/beta/users/42/profile/skills", json=body, headers=auth)
+
+    def locked(restart_numbering: bool = True) -> None:
+        raise TimeoutError("the interaction journal stayed locked")
+
+    monkeypatch.setattr(app.extensions["mockgraph"].journal, "clear", locked)
+    response = client.post("/_mockgraph/reset")
+
+    assert response.status_code == 503
+    listed = client.get("/beta/users/42/profile/skills", headers=auth).get_json()
+    assert len(listed["value"]) == 1
