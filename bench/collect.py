@@ -35,8 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def time_collection(size: int, rounds: int, record: bytes) -> float:
     """Return the median seconds to collect and write two lists of ``size`` records."""
     with tempfile.TemporaryDirectory() as folder:
-        first = SharedJournal(folder, limit=10_000, stage=True)
-        second = SharedJournal(folder, limit=10_000, stage=True)
+        first = SharedJournal(folder, limit=10_000, in_memory=True)
+        second = SharedJournal(folder, limit=10_000, in_memory=True)
         durations = []
         try:
             for _ in range(rounds):

@@ -60,7 +60,7 @@ def build(store: str, journal: str, folder: Path) -> Flask:
     )
     shared = (
         SharedJournal(
-            folder / "journal", config.journal_limit, stage=journal == "shared"
+            folder / "journal", config.journal_limit, in_memory=journal == "shared"
         )
         if journal.startswith("shared")
         else None

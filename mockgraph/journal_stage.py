@@ -23,9 +23,9 @@ Why the numbering stays in time order and never changes:
 Why no record is written twice: each record has an index in its worker's list. With
 the records, a collector stores in the journal's folder, for each worker, the index
 after the last one written (:class:`Marks`). The next collector sends that index with
-its request, and the worker forgets the records before it and hands over only those
-from it. Each collector also tells each worker the new index once it has written, so
-that the worker can free the memory at once.
+its request, so the worker drops the records before it and hands over only the
+records from it on. Each collector also sends each worker the new index once it has
+written, so that the worker can free the memory at once.
 
 A request's record is appended before its response is sent, and a collector reads
 the clock after the request that reads the journal arrives. So a client always finds

@@ -121,7 +121,7 @@ def build_app(
     skips the writes to disk that only make a file survive a power failure.
     """
     journal = (
-        SharedJournal(journal_path, config.journal_limit, stage=True)
+        SharedJournal(journal_path, config.journal_limit, in_memory=True)
         if journal_path
         else None
     )

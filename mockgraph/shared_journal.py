@@ -18,7 +18,7 @@ Each segment contains a fixed number of records. When a writer starts a new segm
 it deletes the segments that contain only records past the limit, so the folder keeps
 at most about ``limit`` records plus two segments.
 
-A journal created with ``stage`` lets each process keep its records in memory until
+A journal created with ``in_memory`` lets each process keep its records in memory until
 a reader or a full list collects them, and writes them in time order with one
 ``pwrite`` per segment (:mod:`mockgraph.journal_stage`).
 
@@ -109,15 +109,18 @@ class SharedJournal:
     first use in each process, so an instance created before ``fork()`` works in every
     child process. A folder that already contains a journal is continued.
 
-    With ``stage``, and no sinks, each process keeps its records in memory until they
-    are read or its list is full (:mod:`mockgraph.journal_stage`). Appending then
-    takes no lock that another process shares, but the records of a process that
-    dies before they are collected are lost. Without it, each record is written
+    With ``in_memory``, and no sinks, each process keeps its records in memory until
+    they are read or its list is full (:mod:`mockgraph.journal_stage`). Appending
+    then takes no lock that another process shares, but the records of a process
+    that dies before they are collected are lost. Without it, each record is written
     before :meth:`append` returns.
     """
 
     def __init__(
-        self, folder: str | os.PathLike[str], limit: int = 10_000, stage: bool = False
+        self,
+        folder: str | os.PathLike[str],
+        limit: int = 10_000,
+        in_memory: bool = False,
     ) -> None:
         if limit < 0:
             raise ValueError(f"journal limit must be at least 0, got {limit!r}")
@@ -130,7 +133,7 @@ class SharedJournal:
         # Records that were not written because the lock stayed taken, not yet added
         # to the header's count of lost records.
         self._unwritten = 0
-        self.stage = stage
+        self.in_memory = in_memory
         self._stage: Stage | None = None
         self._stage_lock = threading.Lock()
         self._stage_failed = False
@@ -173,8 +176,9 @@ class SharedJournal:
         """Store ``record`` under the next sequence number and pass it to the sinks.
 
         Raise :class:`OSError` if the record cannot be written, such as on a full disk.
-        The number is then not used, and the record counts as dropped. A record kept in
-        memory (see ``stage``) gets its number later, and ``record.seq`` stays as it is.
+        The number is then not used, and the record counts as dropped. A record kept
+        in memory (see ``in_memory``) gets its number later, and ``record.seq`` stays
+        as it is.
         """
         stage = self._open_stage()
         if stage is not None:
@@ -196,7 +200,7 @@ class SharedJournal:
     def _open_stage(self) -> Stage | None:
         """Return this process's list of records not yet written, if it keeps one."""
         stage = self._stage
-        if stage is not None or not self.stage or self._stage_failed:
+        if stage is not None or not self.in_memory or self._stage_failed:
             return stage
 
         if self.sinks or not self.limit:
@@ -248,7 +252,7 @@ class SharedJournal:
             collection.finish()
             raise
         except BaseException:
-            # Nothing tells what was written, so the workers keep every record.
+            # What was written is unknown, so the workers keep every record.
             collection.close()
             raise
 
@@ -462,7 +466,7 @@ class SharedJournal:
     def clear(self, restart_numbering: bool = True) -> None:
         """Remove every record; with ``restart_numbering`` the next one is #1 again."""
         with self._locked() as files:
-            discarded = self._discard_staged() if self.stage else 0
+            discarded = self._discard_staged() if self.in_memory else 0
             header = _read_header(files)
             old_epoch = header.epoch
             # Records forgotten before they were written still use up their numbers.
@@ -516,7 +520,7 @@ class SharedJournal:
         Raise :class:`~mockgraph.journal_stage.CollectionFailed` if a worker does not
         hand its records over, because a listing without them would be incomplete.
         """
-        if not self.stage:
+        if not self.in_memory:
             return
 
         try:
@@ -544,19 +548,15 @@ class SharedJournal:
             raise _timed_out("another thread of this process")
 
         try:
-            return self._flock_files()
+            files = self._files
+            if files is None:
+                files = self._files = _ProcessFiles(self.folder)
+
+            if not _try_flock(files.fd):
+                _wait_for_flock(files.fd, time.monotonic() + LOCK_TIMEOUT_SECONDS)
         except BaseException:
             self._lock.release()
             raise
-
-    def _flock_files(self) -> _ProcessFiles:
-        """Take the ``flock`` and return this process's files; hold the thread lock."""
-        files = self._files
-        if files is None:
-            files = self._files = _ProcessFiles(self.folder)
-
-        if not _try_flock(files.fd):
-            _wait_for_flock(files.fd, time.monotonic() + LOCK_TIMEOUT_SECONDS)
 
         return files
 

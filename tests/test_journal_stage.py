@@ -50,14 +50,14 @@ def folder(tmp_path: Path) -> str:
 
 @pytest.fixture
 def journal(folder: str):
-    journal = SharedJournal(folder, limit=1000, stage=True)
+    journal = SharedJournal(folder, limit=1000, in_memory=True)
     yield journal
     journal.close()
 
 
 @pytest.fixture
 def other(folder: str):
-    other = SharedJournal(folder, limit=1000, stage=True)
+    other = SharedJournal(folder, limit=1000, in_memory=True)
     yield other
     other.close()
 
@@ -137,7 +137,7 @@ def test_list_kept_while_lock_held_then_oldest_dropped(journal, monkeypatch):
 
 
 def test_limit_numbers_every_record(folder):
-    journal = SharedJournal(folder, limit=3, stage=True)
+    journal = SharedJournal(folder, limit=3, in_memory=True)
     for index in range(10):
         journal.append(make_record(path=f"/{index}"))
 
@@ -149,7 +149,7 @@ def test_limit_numbers_every_record(folder):
 
 def test_limit_across_reads(folder, monkeypatch):
     monkeypatch.setattr(shared_journal, "MIN_SEGMENT_RECORDS", 4)
-    journal = SharedJournal(folder, limit=5, stage=True)
+    journal = SharedJournal(folder, limit=5, in_memory=True)
     for round_ in range(4):
         for index in range(3):
             journal.append(make_record(path=f"/{round_}/{index}"))
@@ -163,7 +163,7 @@ def test_limit_across_reads(folder, monkeypatch):
 
 def test_batches_past_limit_leave_no_old_segments(folder, monkeypatch):
     monkeypatch.setattr(shared_journal, "MIN_SEGMENT_RECORDS", 4)
-    journal = SharedJournal(folder, limit=5, stage=True)
+    journal = SharedJournal(folder, limit=5, in_memory=True)
     for round_ in range(3):
         for index in range(100):
             journal.append(make_record(path=f"/{round_}/{index}"))
@@ -196,7 +196,7 @@ def test_clear_keeping_numbers(journal, other):
 
 
 def test_close_writes_own_records(folder, other):
-    journal = SharedJournal(folder, limit=1000, stage=True)
+    journal = SharedJournal(folder, limit=1000, in_memory=True)
     journal.append(make_record(path="/closed"))
     journal.close()
 
@@ -224,7 +224,7 @@ def test_sinks_get_each_record_at_once(journal):
 
 
 def test_limit_zero_only_counts(folder):
-    journal = SharedJournal(folder, limit=0, stage=True)
+    journal = SharedJournal(folder, limit=0, in_memory=True)
     journal.append(make_record())
 
     assert len(journal.records()) == 0
@@ -234,7 +234,7 @@ def test_limit_zero_only_counts(folder):
 
 def test_long_folder_writes_at_once(tmp_path, caplog):
     folder = tmp_path / ("x" * 120)
-    journal = SharedJournal(folder, limit=10, stage=True)
+    journal = SharedJournal(folder, limit=10, in_memory=True)
     with caplog.at_level(logging.WARNING, logger="mockgraph.shared_journal"):
         journal.append(make_record())
 
@@ -309,8 +309,8 @@ def test_untold_worker_hands_nothing_twice(journal, other, monkeypatch):
     with journal._locked() as files:
         collection = journal_stage.Collection(journal.folder, journal._stage)
         journal._write_many(files, collection.records(), collection.newly_lost())
-        # The other worker is not told that its records are written, as when it
-        # collects its own list before it reads the message.
+        # The other worker gets no message that its records are written, as when it
+        # collects its own list before it reads that message.
         untold = collection._connections
         monkeypatch.setattr(collection, "_connections", {})
         collection.finish()
@@ -335,28 +335,36 @@ def append_and_wait(
         os._exit(3)
 
 
+def start_workers(
+    journal: SharedJournal, count: int, records: int, read
+) -> list[multiprocessing.Process]:
+    """Fork ``count`` workers that each append ``records``, and wait until they have."""
+    workers = []
+    for worker in range(count):
+        ready = FORK.Event()
+        process = FORK.Process(
+            target=append_and_wait, args=(journal, worker, records, ready, read)
+        )
+        process.start()
+        workers.append(process)
+        assert ready.wait(60)
+
+    return workers
+
+
 def test_processes_lose_and_duplicate_nothing(journal):
     journal.append(make_record(path="/parent"))
     read = FORK.Event()
     workers = []
-    for worker in range(3):
-        ready = FORK.Event()
-        process = FORK.Process(
-            target=append_and_wait, args=(journal, worker, 200, ready, read)
-        )
-        process.start()
-        workers.append((process, ready))
-
     try:
-        for _, ready in workers:
-            assert ready.wait(60)
+        workers = start_workers(journal, 3, 200, read)
         records = journal.records()
     finally:
         read.set()
-        for process, _ in workers:
+        for process in workers:
             process.join(timeout=60)
 
-    assert [process.exitcode for process, _ in workers] == [0, 0, 0]
+    assert [process.exitcode for process in workers] == [0, 0, 0]
     assert [record.seq for record in records] == list(range(1, 602))
     # The parent's record was not copied into its children.
     assert [record.path for record in records].count("/parent") == 1
@@ -372,8 +380,8 @@ def test_processes_lose_and_duplicate_nothing(journal):
 
 def test_threads_lose_and_duplicate_nothing(folder, monkeypatch):
     monkeypatch.setattr(journal_stage, "FULL_RECORDS", 50)
-    journal = SharedJournal(folder, limit=2000, stage=True)
-    other = SharedJournal(folder, limit=2000, stage=True)
+    journal = SharedJournal(folder, limit=2000, in_memory=True)
+    other = SharedJournal(folder, limit=2000, in_memory=True)
     seen: list[int] = []
 
     def append(instance: SharedJournal, name: str) -> None:
@@ -495,18 +503,9 @@ def test_stopped_worker_fails_then_loses_nothing(journal, monkeypatch):
     monkeypatch.setattr(journal_stage, "REPLY_TIMEOUT_SECONDS", 0.5)
     read = FORK.Event()
     workers = []
-    for worker in range(2):
-        ready = FORK.Event()
-        process = FORK.Process(
-            target=append_and_wait, args=(journal, worker, 50, ready, read)
-        )
-        process.start()
-        workers.append((process, ready))
-
     try:
-        for _, ready in workers:
-            assert ready.wait(60)
-        stopped = workers[1][0].pid
+        workers = start_workers(journal, 2, 50, read)
+        stopped = workers[1].pid
         assert stopped is not None
         os.kill(stopped, signal.SIGSTOP)
         try:
@@ -518,7 +517,7 @@ def test_stopped_worker_fails_then_loses_nothing(journal, monkeypatch):
         records = journal.records()
     finally:
         read.set()
-        for process, _ in workers:
+        for process in workers:
             process.join(timeout=60)
 
     assert [record.seq for record in records] == list(range(1, 101))
@@ -544,7 +543,7 @@ def test_stopping_worker_writes_its_records(journal):
 
 
 def test_records_and_dropped_agree(folder):
-    journal = SharedJournal(folder, limit=2, stage=True)
+    journal = SharedJournal(folder, limit=2, in_memory=True)
     for index in range(5):
         journal.append(make_record(path=f"/{index}"))
 
