@@ -213,9 +213,7 @@ class SharedJournal:
                     self._stage = Stage(self.folder, self._write_full_stage)
                     # Granian stops a worker, such as on reload, by returning from
                     # its process function, after which multiprocessing runs this.
-                    multiprocessing.util.Finalize(
-                        self._stage, self._write_at_exit, exitpriority=10
-                    )
+                    multiprocessing.util.Finalize(None, self.close, exitpriority=10)
                 except OSError as err:
                     self._stage_failed = True
                     logger.warning(
@@ -509,10 +507,6 @@ class SharedJournal:
             self._files = None
             if files is not None:
                 files.close()
-
-    def _write_at_exit(self) -> None:
-        if self._stage is not None and self._stage.pid == os.getpid():
-            self.close()
 
     def _collect(self, files: _ProcessFiles) -> None:
         """Write what every process keeps in memory, so that a reader finds it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import marshal
 import multiprocessing
@@ -207,9 +208,16 @@ def test_close_writes_own_records(folder, other):
 
 def test_closed_journal_reopens(journal):
     journal.append(make_record())
+    old_stage = journal._stage
     journal.close()
     journal.append(make_record())
+    new_stage = journal._stage
+    old_stage.thread.join(timeout=5)
+    del old_stage
+    # Collecting the closed list must not close the new one.
+    gc.collect()
 
+    assert journal._stage is new_stage
     assert [record.seq for record in journal.records()] == [1, 2]
 
 
